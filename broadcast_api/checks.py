@@ -1,0 +1,226 @@
+"""System checks: every setting is validated at ``manage.py check`` with a stable id.
+
+Errors (E) stop ``runserver`` and ``migrate``; warnings (W) do not.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+from django.utils.module_loading import import_string
+
+from broadcast_api.conf import LEGACY_S3_KEYS, MAX_CREDENTIALS_TTL, MIN_CREDENTIALS_TTL, conf
+from broadcast_api.policies import is_valid_bucket, is_valid_key_prefix, is_valid_region
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from django.apps import AppConfig
+
+ROLE_ARN_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{0,12}:role/[\w+=,.@/-]{1,512}$")
+
+
+def _is_url(value: str) -> bool:
+    parts = urlsplit(value)
+    return parts.scheme in {"http", "https"} and bool(parts.netloc)
+
+
+@register(Tags.compatibility)
+def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    messages += _check_storage()
+    messages += _check_credentials()
+    messages += _check_legacy()
+    if not settings.USE_TZ:
+        messages.append(
+            Warning(
+                "USE_TZ is False: stream times are recorded in local time, not UTC.",
+                hint="Set USE_TZ = True; the API's times are documented as UTC.",
+                id="broadcast_api.W003",
+            )
+        )
+    return messages
+
+
+def _check_storage() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    bucket = conf.S3_BUCKET
+    if not bucket:
+        messages.append(
+            Error(
+                "BROADCAST_API_S3_BUCKET is not set.",
+                hint="Name the S3 bucket streams upload into.",
+                id="broadcast_api.E001",
+            )
+        )
+    elif not is_valid_bucket(bucket):
+        messages.append(
+            Error(
+                f"BROADCAST_API_S3_BUCKET {bucket!r} is not a valid S3 bucket name.",
+                hint="3 to 63 lowercase letters, digits, dots and hyphens.",
+                id="broadcast_api.E001",
+            )
+        )
+    if not isinstance(conf.S3_REGION, str) or not is_valid_region(conf.S3_REGION):
+        messages.append(
+            Error(
+                f"BROADCAST_API_S3_REGION {conf.S3_REGION!r} is not a region name.",
+                hint='Use an AWS region name such as "us-east-1".',
+                id="broadcast_api.E002",
+            )
+        )
+    for name in ("S3_ENDPOINT_URL", "STS_ENDPOINT_URL"):
+        value = getattr(conf, name)
+        if value is not None and not _is_url(value):
+            messages.append(
+                Error(
+                    f"BROADCAST_API_{name} {value!r} is not an http(s) URL.",
+                    hint="Use None for AWS, or the server's URL, e.g. http://127.0.0.1:5000.",
+                    id="broadcast_api.E003",
+                )
+            )
+    prefix = conf.KEY_PREFIX
+    if not isinstance(prefix, str) or not is_valid_key_prefix(prefix.strip("/")):
+        messages.append(
+            Error(
+                f"BROADCAST_API_KEY_PREFIX {prefix!r} is not a safe key prefix.",
+                hint="Slash-separated segments of letters, digits, '.', '_' and '-'; "
+                "no wildcards, no '..'.",
+                id="broadcast_api.E006",
+            )
+        )
+    return messages
+
+
+def _check_credentials() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    ttl = conf.CREDENTIALS_TTL
+    if (
+        not isinstance(ttl, int)
+        or isinstance(ttl, bool)
+        or not MIN_CREDENTIALS_TTL <= ttl <= MAX_CREDENTIALS_TTL
+    ):
+        messages.append(
+            Error(
+                f"BROADCAST_API_CREDENTIALS_TTL {ttl!r} is not a whole number of seconds "
+                f"from {MIN_CREDENTIALS_TTL} to {MAX_CREDENTIALS_TTL}.",
+                hint="STS accepts 900 to 43200 seconds (AssumeRole is further capped by "
+                "the role's MaxSessionDuration, 3600 by default).",
+                id="broadcast_api.E005",
+            )
+        )
+    provider_class: Any = None
+    try:
+        provider_class = import_string(conf.CREDENTIAL_PROVIDER)
+    except ImportError:
+        messages.append(
+            Error(
+                f"BROADCAST_API_CREDENTIAL_PROVIDER {conf.CREDENTIAL_PROVIDER!r} "
+                "cannot be imported.",
+                hint="Use a dotted path to a CredentialProvider subclass.",
+                id="broadcast_api.E007",
+            )
+        )
+    from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
+
+    if provider_class is not None and not (
+        isinstance(provider_class, type) and issubclass(provider_class, CredentialProvider)
+    ):
+        messages.append(
+            Error(
+                f"BROADCAST_API_CREDENTIAL_PROVIDER {conf.CREDENTIAL_PROVIDER!r} "
+                "is not a CredentialProvider subclass.",
+                hint="Subclass broadcast_api.credentials.CredentialProvider.",
+                id="broadcast_api.E007",
+            )
+        )
+    elif isinstance(provider_class, type) and issubclass(provider_class, AssumeRoleProvider):
+        arn = conf.STS_ROLE_ARN
+        if not arn or not ROLE_ARN_RE.match(arn):
+            messages.append(
+                Error(
+                    f"BROADCAST_API_STS_ROLE_ARN {arn!r} is not an IAM role ARN.",
+                    hint="The AssumeRole provider needs the ARN of the role that uploads, "
+                    "e.g. arn:aws:iam::123456789012:role/broadcast-uploader.",
+                    id="broadcast_api.E004",
+                )
+            )
+    if bool(conf.AWS_ACCESS_KEY_ID) != bool(conf.AWS_SECRET_ACCESS_KEY):
+        messages.append(
+            Error(
+                "Only one of BROADCAST_API_AWS_ACCESS_KEY_ID and "
+                "BROADCAST_API_AWS_SECRET_ACCESS_KEY is set.",
+                hint="Set both, or neither to use boto3's credential chain.",
+                id="broadcast_api.E008",
+            )
+        )
+    for name in ("STS_CONNECT_TIMEOUT", "STS_READ_TIMEOUT"):
+        value = getattr(conf, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            messages.append(
+                Error(
+                    f"BROADCAST_API_{name} {value!r} is not a positive number of seconds.",
+                    hint="Keep STS timeouts short (a few seconds) so workers are not pinned.",
+                    id="broadcast_api.E009",
+                )
+            )
+    attempts = conf.STS_MAX_ATTEMPTS
+    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+        messages.append(
+            Error(
+                f"BROADCAST_API_STS_MAX_ATTEMPTS {attempts!r} is not a positive integer.",
+                hint="1 disables retries; the default is 3.",
+                id="broadcast_api.E009",
+            )
+        )
+    page_size = conf.PAGE_SIZE
+    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+        messages.append(
+            Error(
+                f"BROADCAST_API_PAGE_SIZE {page_size!r} is not a positive integer.",
+                hint="The default is 50.",
+                id="broadcast_api.E010",
+            )
+        )
+    return messages
+
+
+def _check_legacy() -> list[CheckMessage]:
+    legacy = conf.LEGACY_SETTINGS
+    if legacy is None:
+        return []
+    messages: list[CheckMessage] = [
+        Warning(
+            "BROADCAST_SETTINGS is deprecated.",
+            hint="Use the flat BROADCAST_API_* settings (see the README); "
+            + ", ".join(f"S3.{k} -> BROADCAST_API_{v}" for k, v in LEGACY_S3_KEYS.items())
+            + ".",
+            id="broadcast_api.W001",
+        )
+    ]
+    if "STREAM_MODEL" in legacy:
+        messages.append(
+            Error(
+                "BROADCAST_SETTINGS['STREAM_MODEL'] cannot be honoured.",
+                hint="A swappable model needs a top-level setting: set "
+                f"BROADCAST_API_STREAM_MODEL = {legacy['STREAM_MODEL']!r} and subclass "
+                "broadcast_api.models.AbstractStream.",
+                id="broadcast_api.E011",
+            )
+        )
+    s3 = legacy.get("S3", {})
+    unknown = sorted(set(s3) - set(LEGACY_S3_KEYS)) if isinstance(s3, dict) else []
+    unknown += sorted(set(legacy) - {"S3", "STREAM_MODEL"})
+    if unknown:
+        messages.append(
+            Warning(
+                f"BROADCAST_SETTINGS keys {unknown} are ignored.",
+                hint="See the README for the BROADCAST_API_* settings.",
+                id="broadcast_api.W002",
+            )
+        )
+    return messages

@@ -1,0 +1,131 @@
+"""Typed access to the ``BROADCAST_API_*`` settings.
+
+Every property reads Django's settings on every access, so ``override_settings`` works
+without any cache to clear. The seed package's ``BROADCAST_SETTINGS`` dict is honoured
+as a legacy spelling for the values it could hold; the new flat names win when both are
+set, and ``manage.py check`` reports the legacy spelling (``broadcast_api.W001``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings as django_settings
+
+DEFAULT_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
+DEFAULT_STREAM_MODEL = "broadcast_api.Stream"
+MIN_CREDENTIALS_TTL = 900
+MAX_CREDENTIALS_TTL = 43200
+
+# Legacy BROADCAST_SETTINGS["S3"] keys and the flat setting each one maps onto.
+LEGACY_S3_KEYS = {
+    "BUCKET": "S3_BUCKET",
+    "AWS_ACCESS_KEY_ID": "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY",
+    "REGION": "S3_REGION",
+}
+
+_MISSING = object()
+
+
+class Settings:
+    """The package's settings, each a typed property with its default."""
+
+    def _get(self, name: str, default: Any) -> Any:
+        value = getattr(django_settings, f"BROADCAST_API_{name}", _MISSING)
+        if value is _MISSING:
+            value = self._legacy(name, default)
+        return value
+
+    @staticmethod
+    def _legacy(name: str, default: Any) -> Any:
+        legacy = getattr(django_settings, "BROADCAST_SETTINGS", None)
+        if not isinstance(legacy, dict):
+            return default
+        s3 = legacy.get("S3")
+        if not isinstance(s3, dict):
+            return default
+        for legacy_key, flat_name in LEGACY_S3_KEYS.items():
+            if flat_name == name and s3.get(legacy_key):
+                return s3[legacy_key]
+        return default
+
+    @property
+    def S3_BUCKET(self) -> str:
+        return str(self._get("S3_BUCKET", ""))
+
+    @property
+    def S3_REGION(self) -> str:
+        return str(self._get("S3_REGION", "us-east-1"))
+
+    @property
+    def S3_ENDPOINT_URL(self) -> str | None:
+        value = self._get("S3_ENDPOINT_URL", None)
+        return str(value) if value else None
+
+    @property
+    def STS_ENDPOINT_URL(self) -> str | None:
+        value = self._get("STS_ENDPOINT_URL", None)
+        return str(value) if value else None
+
+    @property
+    def STS_ROLE_ARN(self) -> str:
+        return str(self._get("STS_ROLE_ARN", "") or "")
+
+    @property
+    def CREDENTIALS_TTL(self) -> int:
+        value: int = self._get("CREDENTIALS_TTL", 3600)
+        return value
+
+    @property
+    def KEY_PREFIX(self) -> str:
+        value: str = self._get("KEY_PREFIX", "streams")
+        return value
+
+    @property
+    def CREDENTIAL_PROVIDER(self) -> str:
+        value: str = self._get("CREDENTIAL_PROVIDER", DEFAULT_PROVIDER)
+        return value
+
+    @property
+    def STREAM_MODEL(self) -> str:
+        value: str = self._get("STREAM_MODEL", DEFAULT_STREAM_MODEL)
+        return value
+
+    @property
+    def AWS_ACCESS_KEY_ID(self) -> str | None:
+        value = self._get("AWS_ACCESS_KEY_ID", None)
+        return str(value) if value else None
+
+    @property
+    def AWS_SECRET_ACCESS_KEY(self) -> str | None:
+        value = self._get("AWS_SECRET_ACCESS_KEY", None)
+        return str(value) if value else None
+
+    @property
+    def STS_CONNECT_TIMEOUT(self) -> float:
+        value: float = self._get("STS_CONNECT_TIMEOUT", 2.0)
+        return value
+
+    @property
+    def STS_READ_TIMEOUT(self) -> float:
+        value: float = self._get("STS_READ_TIMEOUT", 5.0)
+        return value
+
+    @property
+    def STS_MAX_ATTEMPTS(self) -> int:
+        value: int = self._get("STS_MAX_ATTEMPTS", 3)
+        return value
+
+    @property
+    def PAGE_SIZE(self) -> int:
+        value: int = self._get("PAGE_SIZE", 50)
+        return value
+
+    @property
+    def LEGACY_SETTINGS(self) -> dict[str, Any] | None:
+        value = getattr(django_settings, "BROADCAST_SETTINGS", None)
+        return value if isinstance(value, dict) else None
+
+
+conf = Settings()

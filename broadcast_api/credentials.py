@@ -1,0 +1,236 @@
+"""Credential providers: mint short-lived credentials that can upload to one prefix.
+
+A provider owns one boto3 STS client, built lazily under a lock and shared by every
+thread (boto3 documents clients as thread-safe; sessions are not). The client is rebuilt
+after ``fork()`` and when the settings it was built from change, never per request.
+
+Subclass :class:`CredentialProvider` and point ``BROADCAST_API_CREDENTIAL_PROVIDER`` at
+the subclass to mint credentials another way.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+from django.utils.module_loading import import_string
+
+from broadcast_api.conf import conf
+from broadcast_api.exceptions import StorageUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sts.client import STSClient
+    from mypy_boto3_sts.type_defs import CredentialsTypeDef
+
+    from broadcast_api.policies import UploadScope
+
+logger = logging.getLogger("broadcast_api.credentials")
+
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "RequestLimitExceeded"})
+DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "InvalidClientTokenId"})
+
+
+@dataclass(frozen=True)
+class StorageGrant:
+    """What a broadcasting client gets: temporary credentials and where to upload."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expiration: datetime
+    duration_seconds: int
+    bucket: str
+    prefix: str
+    region: str
+    endpoint_url: str | None = None
+
+
+class CredentialProvider:
+    """Base class: holds the shared STS client; subclasses make the STS call."""
+
+    operation_name = "sts"
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._client: STSClient | None = None
+        self._client_key: tuple[Any, ...] | None = None
+
+    # -- hooks a subclass may override ------------------------------------------------
+
+    def get_client_config(self) -> Config:
+        """Short timeouts and standard retries, so a slow STS cannot pin every worker."""
+        return Config(
+            connect_timeout=conf.STS_CONNECT_TIMEOUT,
+            read_timeout=conf.STS_READ_TIMEOUT,
+            retries={"mode": "standard", "total_max_attempts": conf.STS_MAX_ATTEMPTS},
+        )
+
+    def get_client_kwargs(self) -> dict[str, Any]:
+        """Arguments of the STS client; server keys come from boto3's chain when unset."""
+        kwargs: dict[str, Any] = {
+            "region_name": conf.S3_REGION,
+            "endpoint_url": conf.STS_ENDPOINT_URL,
+        }
+        if conf.AWS_ACCESS_KEY_ID and conf.AWS_SECRET_ACCESS_KEY:
+            kwargs["aws_access_key_id"] = conf.AWS_ACCESS_KEY_ID
+            kwargs["aws_secret_access_key"] = conf.AWS_SECRET_ACCESS_KEY
+        return kwargs
+
+    def request_credentials(
+        self, client: STSClient, scope: UploadScope, *, duration_seconds: int
+    ) -> CredentialsTypeDef:
+        """Call STS and return its ``Credentials`` structure."""
+        raise NotImplementedError
+
+    # -- the shared client ------------------------------------------------------------
+
+    def get_client_key(self) -> tuple[Any, ...]:
+        """Everything the client is built from: a change (or a fork) rebuilds it."""
+        return (
+            os.getpid(),
+            tuple(self.get_client_kwargs().items()),
+            conf.STS_CONNECT_TIMEOUT,
+            conf.STS_READ_TIMEOUT,
+            conf.STS_MAX_ATTEMPTS,
+        )
+
+    def get_client(self) -> STSClient:
+        key = self.get_client_key()
+        client = self._client
+        if client is not None and self._client_key == key:
+            return client
+        with self._lock:
+            if self._client is None or self._client_key != key:
+                self._client = self.create_client()
+                self._client_key = key
+            return self._client
+
+    def create_client(self) -> STSClient:
+        session = boto3.session.Session()
+        return session.client("sts", config=self.get_client_config(), **self.get_client_kwargs())
+
+    # -- the one public operation -----------------------------------------------------
+
+    def issue(self, scope: UploadScope, *, duration_seconds: int) -> StorageGrant:
+        """Mint credentials for ``scope``, or raise :class:`StorageUnavailable`."""
+        client = self.get_client()
+        try:
+            credentials = self.request_credentials(
+                client, scope, duration_seconds=duration_seconds
+            )
+        except (ConnectTimeoutError, ReadTimeoutError) as exc:
+            raise self._unavailable("sts_timeout", type(exc).__name__) from None
+        except EndpointConnectionError as exc:
+            raise self._unavailable("sts_unreachable", type(exc).__name__) from None
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code") or "Unknown")
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            if code in THROTTLING_CODES:
+                reason = "sts_throttled"
+            elif code in DENIED_CODES:
+                reason = "sts_access_denied"
+            else:
+                reason = "sts_error"
+            raise self._unavailable(reason, f"{code} (HTTP {status})") from None
+        except BotoCoreError as exc:
+            raise self._unavailable("sts_error", type(exc).__name__) from None
+        expiration = credentials["Expiration"]
+        if expiration.tzinfo is None:
+            expiration = expiration.replace(tzinfo=UTC)
+        return StorageGrant(
+            access_key_id=credentials["AccessKeyId"],
+            secret_access_key=credentials["SecretAccessKey"],
+            session_token=credentials["SessionToken"],
+            expiration=expiration,
+            duration_seconds=duration_seconds,
+            bucket=scope.bucket,
+            prefix=scope.prefix,
+            region=scope.region,
+            endpoint_url=conf.S3_ENDPOINT_URL,
+        )
+
+    def _unavailable(self, reason: str, detail: str) -> StorageUnavailable:
+        # ``detail`` is an exception class name or an STS error code: never a secret.
+        logger.warning("STS %s failed: %s (%s)", self.operation_name, reason, detail)
+        return StorageUnavailable("Upload credentials are unavailable.", reason=reason)
+
+
+class AssumeRoleProvider(CredentialProvider):
+    """``sts:AssumeRole`` on ``BROADCAST_API_STS_ROLE_ARN`` with the stream's session policy.
+
+    Works from any server identity (instance role, task role, IAM user).
+    """
+
+    operation_name = "AssumeRole"
+
+    def get_role_session_name(self, scope: UploadScope) -> str:
+        return f"stream-{scope.stream_id}"
+
+    def request_credentials(
+        self, client: STSClient, scope: UploadScope, *, duration_seconds: int
+    ) -> CredentialsTypeDef:
+        response = client.assume_role(
+            RoleArn=conf.STS_ROLE_ARN,
+            RoleSessionName=self.get_role_session_name(scope),
+            Policy=scope.policy_json(),
+            DurationSeconds=duration_seconds,
+        )
+        return response["Credentials"]
+
+
+class FederationTokenProvider(CredentialProvider):
+    """``sts:GetFederationToken``, the seed package's mechanism.
+
+    Needs long-term IAM user keys on the server (not a role); the session policy is the
+    intersection with that user's own permissions.
+    """
+
+    operation_name = "GetFederationToken"
+
+    def request_credentials(
+        self, client: STSClient, scope: UploadScope, *, duration_seconds: int
+    ) -> CredentialsTypeDef:
+        response = client.get_federation_token(
+            Name=scope.stream_id.hex,  # 32 characters: the API's limit
+            Policy=scope.policy_json(),
+            DurationSeconds=duration_seconds,
+        )
+        return response["Credentials"]
+
+
+_providers: dict[str, CredentialProvider] = {}
+_providers_lock = threading.Lock()
+
+
+def get_credential_provider() -> CredentialProvider:
+    """The shared instance of the configured provider class."""
+    path = conf.CREDENTIAL_PROVIDER
+    provider = _providers.get(path)
+    if provider is None:
+        with _providers_lock:
+            provider = _providers.get(path)
+            if provider is None:
+                provider_class = import_string(path)
+                provider = provider_class()
+                _providers[path] = provider
+    return provider
+
+
+def reset_credential_provider() -> None:
+    """Forget the shared providers (tests; after swapping the provider class at runtime)."""
+    with _providers_lock:
+        _providers.clear()

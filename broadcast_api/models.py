@@ -1,0 +1,109 @@
+"""Streams: ``AbstractStream`` to extend, ``Stream`` (swappable), ``get_stream_model()``.
+
+To use your own model, subclass ``AbstractStream`` in your app and set
+``BROADCAST_API_STREAM_MODEL = "yourapp.YourStream"`` before the first migration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from broadcast_api.conf import conf
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+
+class StreamType(models.TextChoices):
+    HLS = "hls", "HLS"
+
+
+class StreamStatus(models.TextChoices):
+    LIVE = "live", _("live")
+    ENDED = "ended", _("ended")
+
+
+class StopReason(models.TextChoices):
+    CLIENT = "client", _("stopped by the broadcaster")
+    ADMIN = "admin", _("stopped by an administrator")
+    IDLE = "idle", _("broadcaster went idle")
+    MAX_DURATION = "max_duration", _("ran past the maximum duration")
+
+
+class AbstractStream(models.Model):
+    """One broadcast: who started it, when, and where its segments are uploaded."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(_("name"), max_length=255, blank=True, default="")
+    type = models.CharField(
+        _("type"), max_length=16, choices=StreamType.choices, default=StreamType.HLS
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("owner"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="%(app_label)s_%(class)s_set",
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=StreamStatus.choices, default=StreamStatus.LIVE
+    )
+    start_date = models.DateTimeField(_("started at"), default=timezone.now)
+    stop_date = models.DateTimeField(_("stopped at"), null=True, blank=True)
+    stop_reason = models.CharField(
+        _("stop reason"), max_length=16, choices=StopReason.choices, blank=True, default=""
+    )
+    s3_bucket = models.CharField(_("S3 bucket"), max_length=63)
+    s3_prefix = models.CharField(_("S3 key prefix"), max_length=1024)
+    s3_region = models.CharField(_("S3 region"), max_length=32)
+
+    class Meta:
+        abstract = True
+        ordering = ["-start_date"]
+        verbose_name = _("stream")
+        verbose_name_plural = _("streams")
+        indexes = [
+            # The caller's streams, optionally by status, newest first.
+            models.Index(
+                fields=["owner", "status", "-start_date"], name="%(app_label)s_%(class)s_owner"
+            ),
+            # What is live (operations, idle sweeps), oldest first.
+            models.Index(fields=["status", "start_date"], name="%(app_label)s_%(class)s_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or str(self.id)
+
+    @property
+    def is_live(self) -> bool:
+        return self.status == StreamStatus.LIVE
+
+
+class Stream(AbstractStream):
+    """The default stream model; replace it with ``BROADCAST_API_STREAM_MODEL``."""
+
+    class Meta(AbstractStream.Meta):
+        swappable = "BROADCAST_API_STREAM_MODEL"
+
+
+def get_stream_model() -> type[AbstractStream]:
+    """The active stream model class, as ``get_user_model()`` is for users."""
+    try:
+        model: type[Model] = apps.get_model(conf.STREAM_MODEL, require_ready=False)
+    except (ValueError, LookupError) as exc:
+        raise ImproperlyConfigured(
+            f"BROADCAST_API_STREAM_MODEL refers to {conf.STREAM_MODEL!r}, "
+            "which is not an installed model"
+        ) from exc
+    if not issubclass(model, AbstractStream):
+        raise ImproperlyConfigured("BROADCAST_API_STREAM_MODEL must subclass AbstractStream")
+    return model

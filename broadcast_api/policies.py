@@ -1,0 +1,124 @@
+"""The least-privilege session policy for one stream, and the key prefix it covers.
+
+Only server-side values reach a policy: the bucket and key prefix from settings and the
+stream's UUID. Each is validated here as well as by the system checks, so that no value
+can widen the resource beyond one stream's prefix (``*``, ``?`` and ``${`` would).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+UPLOAD_ACTIONS = (
+    "s3:PutObject",
+    "s3:AbortMultipartUpload",
+    "s3:ListMultipartUploadParts",
+)
+
+# S3 bucket naming rules (lowercase letters, digits, dots, hyphens; 3 to 63 characters).
+BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# Key prefix: slash-separated segments of safe characters; no wildcards, no "..".
+PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+MAX_PREFIX_LENGTH = 512
+SESSION_POLICY_LIMIT = 2048
+
+
+def is_valid_bucket(bucket: str) -> bool:
+    return bool(BUCKET_RE.match(bucket)) and ".." not in bucket
+
+
+def is_valid_key_prefix(prefix: str) -> bool:
+    """True for "" or slash-separated safe segments (no "." / ".." segments)."""
+    if prefix == "":
+        return True
+    if len(prefix) > MAX_PREFIX_LENGTH:
+        return False
+    return all(
+        PREFIX_SEGMENT_RE.match(segment) and segment not in {".", ".."}
+        for segment in prefix.split("/")
+    )
+
+
+def is_valid_region(region: str) -> bool:
+    return bool(REGION_RE.match(region))
+
+
+def partition_for_region(region: str) -> str:
+    """The ARN partition that owns ``region`` (aws, aws-cn, aws-us-gov)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def stream_key_prefix(key_prefix: str, stream_id: uuid.UUID) -> str:
+    """The object key prefix (no trailing slash) a stream uploads under."""
+    if not isinstance(stream_id, uuid.UUID):
+        raise TypeError("stream_id must be a uuid.UUID")
+    prefix = key_prefix.strip("/")
+    if not is_valid_key_prefix(prefix):
+        raise ValueError(f"invalid key prefix {key_prefix!r}")
+    return f"{prefix}/{stream_id}" if prefix else str(stream_id)
+
+
+@dataclass(frozen=True)
+class UploadScope:
+    """Where one stream may upload: a bucket and a key prefix ending in the stream id."""
+
+    stream_id: uuid.UUID
+    bucket: str
+    prefix: str
+    region: str
+
+    @classmethod
+    def for_stream(
+        cls, stream_id: uuid.UUID, *, bucket: str, key_prefix: str, region: str
+    ) -> UploadScope:
+        if not is_valid_bucket(bucket):
+            raise ValueError(f"invalid bucket name {bucket!r}")
+        return cls(
+            stream_id=stream_id,
+            bucket=bucket,
+            prefix=stream_key_prefix(key_prefix, stream_id),
+            region=region,
+        )
+
+    @property
+    def partition(self) -> str:
+        return partition_for_region(self.region)
+
+    @property
+    def resource_arn(self) -> str:
+        return f"arn:{self.partition}:s3:::{self.bucket}/{self.prefix}/*"
+
+    def policy(self) -> dict[str, Any]:
+        return upload_policy(self.resource_arn)
+
+    def policy_json(self) -> str:
+        return dumps_policy(self.policy())
+
+
+def upload_policy(resource_arn: str) -> dict[str, Any]:
+    """Allow uploading (simple and multipart) under one resource ARN, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "UploadStreamSegments",
+                "Effect": "Allow",
+                "Action": list(UPLOAD_ACTIONS),
+                "Resource": [resource_arn],
+            }
+        ],
+    }
+
+
+def dumps_policy(policy: dict[str, Any]) -> str:
+    """Compact JSON: AWS counts characters, and Ceph RGW does not decode ``+`` as space."""
+    return json.dumps(policy, separators=(",", ":"))

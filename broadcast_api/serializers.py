@@ -1,0 +1,147 @@
+"""Request and response serializers: the JSON clients see.
+
+The start/stop shapes are the seed package's contract and must not change; new keys may
+be added beside them. Times are UTC, formatted ``YYYY-MM-DD HH:MM:SS``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from rest_framework import serializers
+
+from broadcast_api.credentials import StorageGrant
+from broadcast_api.models import StreamStatus, StreamType
+
+SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+class SeedDateTimeField(serializers.DateTimeField):
+    """A UTC time as the seed wrote it, whatever the host's TIME_ZONE."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("format", SEED_DATETIME_FORMAT)
+        kwargs.setdefault("default_timezone", UTC)
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+
+# -- requests -----------------------------------------------------------------------
+
+
+class StartStreamRequestSerializer(serializers.Serializer[Any]):
+    type = serializers.ChoiceField(
+        choices=StreamType.choices, help_text="Stream type; `hls` is the only one."
+    )
+    name = serializers.CharField(
+        max_length=255,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="A name for the stream, at most 255 characters.",
+    )
+
+
+class StopStreamRequestSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(help_text="The `stream.id` that start returned.")
+
+
+class StreamListQuerySerializer(serializers.Serializer[Any]):
+    status = serializers.ChoiceField(choices=StreamStatus.choices, required=False)
+
+
+# -- responses ----------------------------------------------------------------------
+
+
+class StartedStreamSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    start_date = SeedDateTimeField()
+
+
+class StoppedStreamSerializer(StartedStreamSerializer):
+    stop_date = SeedDateTimeField(allow_null=True)
+
+
+class S3EndpointSerializer(serializers.Serializer[StorageGrant]):
+    """Temporary credentials that can upload under ``s3_bucket_path/`` and nothing else."""
+
+    aws_access_key_id = serializers.CharField(source="access_key_id", read_only=True)
+    aws_secret_access_key = serializers.CharField(source="secret_access_key", read_only=True)
+    aws_session_token = serializers.CharField(source="session_token", read_only=True)
+    aws_expiration = serializers.FloatField(
+        source="duration_seconds", read_only=True, help_text="Lifetime in seconds."
+    )
+    s3_bucket_name = serializers.CharField(source="bucket", read_only=True)
+    s3_bucket_path = serializers.CharField(
+        source="prefix", read_only=True, help_text="Upload keys as `<s3_bucket_path>/<file>`."
+    )
+    s3_bucket_region = serializers.CharField(source="region", read_only=True)
+    # Added beside the seed's keys:
+    aws_expiration_date = SeedDateTimeField(source="expiration")
+    s3_endpoint_url = serializers.CharField(
+        source="endpoint_url",
+        read_only=True,
+        allow_null=True,
+        help_text="S3-compatible endpoint; null means AWS.",
+    )
+
+
+class EndpointSerializer(serializers.Serializer[StorageGrant]):
+    S3 = S3EndpointSerializer(source="*", read_only=True)
+
+
+class StartStreamResponseSerializer(serializers.Serializer[Any]):
+    stream = StartedStreamSerializer(read_only=True)
+    endpoint = EndpointSerializer(source="storage", read_only=True)
+
+
+class StopStreamResponseSerializer(serializers.Serializer[Any]):
+    stream = StoppedStreamSerializer(read_only=True)
+
+
+class StreamSerializer(serializers.Serializer[Any]):
+    """A stream in lists and detail: where it is, never how to write to it."""
+
+    id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    type = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=StreamStatus.choices, read_only=True)
+    start_date = SeedDateTimeField()
+    stop_date = SeedDateTimeField(allow_null=True)
+    stop_reason = serializers.CharField(read_only=True)
+    s3_bucket_name = serializers.CharField(source="s3_bucket", read_only=True)
+    s3_bucket_path = serializers.CharField(source="s3_prefix", read_only=True)
+    s3_bucket_region = serializers.CharField(source="s3_region", read_only=True)
+
+
+# -- errors -------------------------------------------------------------------------
+
+
+class FieldErrorSerializer(serializers.Serializer[Any]):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class ErrorSerializer(serializers.Serializer[Any]):
+    """Every error the API answers: a stable ``code`` and a human ``detail``.
+
+    Its fields are built in ``get_fields`` because ``fields`` is also the name of a
+    Serializer attribute.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        return {
+            "code": serializers.CharField(help_text="Machine-readable error code."),
+            "detail": serializers.CharField(help_text="Human-readable message."),
+            "fields": serializers.DictField(
+                child=FieldErrorSerializer(many=True),
+                required=False,
+                help_text="Per-field errors, keyed by parameter (code `invalid` only).",
+            ),
+            "reason": serializers.CharField(
+                required=False,
+                help_text="Which dependency failed and how (503 only), e.g. `sts_timeout`.",
+            ),
+        }

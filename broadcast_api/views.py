@@ -1,0 +1,121 @@
+"""``StreamViewSet``: start, stop, list and retrieve streams.
+
+Customise it the DRF way, by subclassing and registering the subclass::
+
+    class MyStreamViewSet(StreamViewSet):
+        authentication_classes = [TokenAuthentication]
+        throttle_classes = [UserRateThrottle]
+
+Hooks: ``get_queryset``, ``perform_start``, ``perform_stop``,
+``get_start_response_data``, ``get_stop_response_data``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from django.http import QueryDict
+from rest_framework import exceptions, mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+
+from broadcast_api import schema
+from broadcast_api.conf import conf
+from broadcast_api.errors import exception_handler
+from broadcast_api.models import AbstractStream, StopReason, get_stream_model
+from broadcast_api.permissions import IsOwnerOrStaff
+from broadcast_api.serializers import (
+    StartStreamRequestSerializer,
+    StartStreamResponseSerializer,
+    StopStreamRequestSerializer,
+    StopStreamResponseSerializer,
+    StreamListQuerySerializer,
+    StreamSerializer,
+)
+from broadcast_api.services import StartResult, StopResult, start_stream, stop_stream
+
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from rest_framework.request import Request
+
+
+class StreamPagination(PageNumberPagination):
+    page_size_query_param = "page_size"
+    max_page_size = 200
+
+    def get_page_size(self, request: Request) -> int | None:
+        self.page_size = conf.PAGE_SIZE
+        return super().get_page_size(request)
+
+
+def request_params(request: Request) -> dict[str, Any]:
+    """Parameters from the query string and the body (url-encoded, form or JSON).
+
+    The seed's clients send ``POST /stream/start/?name=...&type=hls`` with an empty body;
+    newer clients send a body. Body values win over query-string values.
+    """
+    data = request.data
+    if not isinstance(data, Mapping):
+        raise exceptions.ValidationError({"non_field_errors": ["Expected an object."]})
+    params: dict[str, Any] = request.query_params.dict()
+    params.update(data.dict() if isinstance(data, QueryDict) else data)
+    return params
+
+
+@schema.stream_viewset_schema
+class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    serializer_class = StreamSerializer
+    permission_classes = [IsAuthenticated, IsOwnerOrStaff]
+    pagination_class = StreamPagination
+    lookup_url_kwarg = "id"
+
+    def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
+        return exception_handler
+
+    def get_queryset(self) -> QuerySet[AbstractStream]:
+        """The caller's streams; staff may retrieve and stop anyone's."""
+        queryset = get_stream_model()._default_manager.all()
+        user = self.request.user
+        if self.action == "list":
+            params = StreamListQuerySerializer(data=self.request.query_params)
+            params.is_valid(raise_exception=True)
+            if "status" in params.validated_data:
+                queryset = queryset.filter(status=params.validated_data["status"])
+        if self.action == "list" or not getattr(user, "is_staff", False):
+            queryset = queryset.filter(owner_id=getattr(user, "pk", None))
+        return queryset
+
+    # -- start --------------------------------------------------------------------------
+
+    @action(detail=False, methods=["post"])
+    def start(self, request: Request) -> Response:
+        serializer = StartStreamRequestSerializer(data=request_params(request))
+        serializer.is_valid(raise_exception=True)
+        result = self.perform_start(serializer)
+        return Response(self.get_start_response_data(result), status=status.HTTP_201_CREATED)
+
+    def perform_start(self, serializer: StartStreamRequestSerializer) -> StartResult:
+        return start_stream(owner=self.request.user, **serializer.validated_data)
+
+    def get_start_response_data(self, result: StartResult) -> dict[str, Any]:
+        return dict(StartStreamResponseSerializer(result).data)
+
+    # -- stop ---------------------------------------------------------------------------
+
+    @action(detail=False, methods=["post"])
+    def stop(self, request: Request) -> Response:
+        serializer = StopStreamRequestSerializer(data=request_params(request))
+        serializer.is_valid(raise_exception=True)
+        self.kwargs[self.lookup_url_kwarg] = serializer.validated_data["id"]
+        stream = self.get_object()
+        result = self.perform_stop(stream)
+        return Response(self.get_stop_response_data(result))
+
+    def perform_stop(self, stream: AbstractStream) -> StopResult:
+        return stop_stream(stream, reason=StopReason.CLIENT)
+
+    def get_stop_response_data(self, result: StopResult) -> dict[str, Any]:
+        return dict(StopStreamResponseSerializer(result).data)
