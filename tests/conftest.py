@@ -1,0 +1,86 @@
+"""Fixtures shared by the suite: users, API clients, the moto S3/STS server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from rest_framework.test import APIClient
+
+from tests.servers import MotoServer, postgres_reachable, required, run_moto
+
+# Never let a developer's own AWS configuration leak into the tests.
+for _name in list(os.environ):
+    if _name.startswith("AWS_"):
+        del os.environ[_name]
+os.environ["AWS_CONFIG_FILE"] = os.devnull
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("BROADCAST_TEST_DB") != "postgres":
+        return
+    ok, reason = postgres_reachable()
+    if ok:
+        return
+    if required("postgres"):
+        raise pytest.UsageError(f"PostgreSQL is required but {reason}")
+    skip = pytest.mark.skip(reason=f"postgres: {reason}")
+    for item in items:
+        item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    from django.conf import settings
+
+    try:
+        with run_moto(
+            settings.BROADCAST_API_S3_BUCKET, settings.BROADCAST_API_S3_REGION
+        ) as server:
+            yield server
+    except FileNotFoundError as exc:
+        if required("moto"):
+            raise
+        pytest.skip(f"moto: {exc}")
+
+
+@pytest.fixture
+def sts(settings: Any, moto_server: MotoServer) -> MotoServer:
+    """Point broadcast_api at the moto server for S3 and STS."""
+    settings.BROADCAST_API_STS_ENDPOINT_URL = moto_server.endpoint_url
+    settings.BROADCAST_API_S3_ENDPOINT_URL = moto_server.endpoint_url
+    return moto_server
+
+
+@pytest.fixture
+def user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("alice", password="alice-password")
+
+
+@pytest.fixture
+def other_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("bob", password="bob-password")
+
+
+@pytest.fixture
+def staff_user(django_user_model: Any) -> Any:
+    return django_user_model.objects.create_user("carol", password="carol-password", is_staff=True)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def client_for() -> Any:
+    def make(user: Any) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.force_authenticate(user)
+        return client
+
+    return make
