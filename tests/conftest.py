@@ -18,6 +18,9 @@ for _name in list(os.environ):
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
 
+# Runs only in the swapped-model subprocess of test_extending.py.
+collect_ignore = [] if os.environ.get("BROADCAST_TEST_SWAPPED_MODEL") else ["test_swapped_only.py"]
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("BROADCAST_TEST_DB") != "postgres":
