@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,10 +91,11 @@ class MotoServer:
     access_key: str = "testing"
     secret_key: str = "testing-server-secret"
 
-    def client(self, service: str) -> object:
+    def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.session.Session().client(
+        session: Any = boto3.session.Session()
+        return session.client(
             service,
             endpoint_url=self.endpoint_url,
             region_name=self.region,
@@ -127,11 +129,9 @@ def run_moto(bucket: str, region: str = "us-west-1") -> Iterator[MotoServer]:
         wait_for_port(port, timeout=30, process=process)
         server = MotoServer(endpoint_url=f"http://127.0.0.1:{port}", region=region)
         iam = server.client("iam")
-        iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=TRUST_POLICY)  # type: ignore[attr-defined]
+        iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=TRUST_POLICY)
         s3 = server.client("s3")
-        s3.create_bucket(  # type: ignore[attr-defined]
-            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region}
-        )
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
         yield server
     finally:
         process.terminate()

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Create .venv with the newest suitable Python found on this machine (3.13, 3.12, then
+# 3.11; pyenv installs included) and install the package with its dev dependencies.
+# No root needed. Re-run it after pyproject.toml changes (make does that for you).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+find_python() {
+  local candidates=(python3.13 python3.12)
+  local root
+  root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+  for version in 3.13 3.12; do
+    for dir in "$root"/versions/"$version".*/bin; do
+      [ -x "$dir/python$version" ] && candidates+=("$dir/python$version")
+    done
+  done
+  candidates+=(python3.11 python3)
+  for python in "${candidates[@]}"; do
+    if command -v "$python" >/dev/null 2>&1 &&
+      "$python" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+      command -v "$python"
+      return 0
+    fi
+  done
+  echo "bootstrap: no Python >= 3.11 found" >&2
+  return 1
+}
+
+if [ ! -x .venv/bin/python ]; then
+  python=$(find_python)
+  echo "bootstrap: creating .venv with $python ($("$python" --version))"
+  "$python" -m venv .venv
+fi
+.venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+.venv/bin/python -m pip install --quiet -e . --group dev
+touch .venv/.installed
