@@ -20,9 +20,9 @@ from django.http import Http404
 
 from broadcast_api.models import StreamType, get_stream_model
 from broadcast_api.serializers import (
-    StartStreamRequestSerializer,
+    StartStreamSerializer,
     StartStreamResponseSerializer,
-    StopStreamRequestSerializer,
+    StopStreamSerializer,
     StopStreamResponseSerializer,
 )
 from broadcast_api.services import start_stream, stop_stream
@@ -45,7 +45,7 @@ def _owner(request: HttpRequest) -> Any:
 
 def start_hls_stream(request: HttpRequest, name: str | None = None) -> dict[str, Any]:
     """Start an HLS stream for ``request.user``: ``{'stream': ..., 'storage': StorageGrant}``."""
-    serializer = StartStreamRequestSerializer(
+    serializer = StartStreamSerializer(
         data=_params(request, name=name, type=StreamType.HLS)
     )
     serializer.is_valid(raise_exception=True)
@@ -63,7 +63,7 @@ def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[
 
     Raises ``Http404`` for an unknown stream or one that is not the caller's.
     """
-    serializer = StopStreamRequestSerializer(data=_params(request, id=stream_id))
+    serializer = StopStreamSerializer(data=_params(request, id=stream_id))
     serializer.is_valid(raise_exception=True)
     owner = _owner(request)
     streams = get_stream_model()._default_manager.all()

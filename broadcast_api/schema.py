@@ -15,9 +15,9 @@ from drf_spectacular.utils import (
 
 from broadcast_api.serializers import (
     ErrorSerializer,
-    StartStreamRequestSerializer,
+    StartStreamSerializer,
     StartStreamResponseSerializer,
-    StopStreamRequestSerializer,
+    StopStreamSerializer,
     StopStreamResponseSerializer,
     StreamSerializer,
 )
@@ -82,8 +82,8 @@ _start = extend_schema(
         "query string (as the seed's clients send them), a form body or a JSON body."
     ),
     request={
-        "application/x-www-form-urlencoded": StartStreamRequestSerializer,
-        "application/json": StartStreamRequestSerializer,
+        "application/x-www-form-urlencoded": StartStreamSerializer,
+        "application/json": StartStreamSerializer,
     },
     responses={
         201: OpenApiResponse(
@@ -128,8 +128,8 @@ _stop = extend_schema(
         "expire (STS credentials cannot be revoked one by one)."
     ),
     request={
-        "application/x-www-form-urlencoded": StopStreamRequestSerializer,
-        "application/json": StopStreamRequestSerializer,
+        "application/x-www-form-urlencoded": StopStreamSerializer,
+        "application/json": StopStreamSerializer,
     },
     responses={
         200: OpenApiResponse(

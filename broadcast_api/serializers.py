@@ -30,7 +30,9 @@ class SeedDateTimeField(serializers.DateTimeField):
 # -- requests -----------------------------------------------------------------------
 
 
-class StartStreamRequestSerializer(serializers.Serializer[Any]):
+class StartStreamSerializer(serializers.Serializer[Any]):
+    """Parameters of start (query string, form or JSON)."""
+
     type = serializers.ChoiceField(
         choices=StreamType.choices, help_text="Stream type; `hls` is the only one."
     )
@@ -43,7 +45,9 @@ class StartStreamRequestSerializer(serializers.Serializer[Any]):
     )
 
 
-class StopStreamRequestSerializer(serializers.Serializer[Any]):
+class StopStreamSerializer(serializers.Serializer[Any]):
+    """Parameters of stop (query string, form or JSON)."""
+
     id = serializers.UUIDField(help_text="The `stream.id` that start returned.")
 
 
@@ -93,11 +97,15 @@ class EndpointSerializer(serializers.Serializer[StorageGrant]):
 
 
 class StartStreamResponseSerializer(serializers.Serializer[Any]):
+    """The seed's start response: the stream, and where and how to upload."""
+
     stream = StartedStreamSerializer(read_only=True)
     endpoint = EndpointSerializer(source="storage", read_only=True)
 
 
 class StopStreamResponseSerializer(serializers.Serializer[Any]):
+    """The seed's stop response."""
+
     stream = StoppedStreamSerializer(read_only=True)
 
 
@@ -125,12 +133,9 @@ class FieldErrorSerializer(serializers.Serializer[Any]):
 
 
 class ErrorSerializer(serializers.Serializer[Any]):
-    """Every error the API answers: a stable ``code`` and a human ``detail``.
+    """Every error the API answers: a stable ``code`` and a human ``detail``."""
 
-    Its fields are built in ``get_fields`` because ``fields`` is also the name of a
-    Serializer attribute.
-    """
-
+    # Built in get_fields because ``fields`` is also the name of a Serializer attribute.
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         return {
             "code": serializers.CharField(help_text="Machine-readable error code."),

@@ -28,9 +28,9 @@ from broadcast_api.errors import exception_handler
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.serializers import (
-    StartStreamRequestSerializer,
+    StartStreamSerializer,
     StartStreamResponseSerializer,
-    StopStreamRequestSerializer,
+    StopStreamSerializer,
     StopStreamResponseSerializer,
     StreamListQuerySerializer,
     StreamSerializer,
@@ -92,12 +92,12 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @action(detail=False, methods=["post"])
     def start(self, request: Request) -> Response:
-        serializer = StartStreamRequestSerializer(data=request_params(request))
+        serializer = StartStreamSerializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         result = self.perform_start(serializer)
         return Response(self.get_start_response_data(result), status=status.HTTP_201_CREATED)
 
-    def perform_start(self, serializer: StartStreamRequestSerializer) -> StartResult:
+    def perform_start(self, serializer: StartStreamSerializer) -> StartResult:
         return start_stream(owner=self.request.user, **serializer.validated_data)
 
     def get_start_response_data(self, result: StartResult) -> dict[str, Any]:
@@ -107,7 +107,7 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     @action(detail=False, methods=["post"])
     def stop(self, request: Request) -> Response:
-        serializer = StopStreamRequestSerializer(data=request_params(request))
+        serializer = StopStreamSerializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         self.kwargs[self.lookup_url_kwarg] = serializer.validated_data["id"]
         stream = self.get_object()
