@@ -202,11 +202,39 @@ def _run(cmd: list[str], *, timeout: float, what: str) -> str:
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as exc:
-        raise RGWError(f"{what}: timed out after {timeout:.0f} s: {' '.join(cmd)}") from exc
+        raise RGWError(f"{what}: timed out after {timeout:.1f} s: {' '.join(cmd)}") from exc
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip()[-2000:]
         raise RGWError(f"{what}: exit {result.returncode}: {' '.join(cmd)}\n{output}")
     return result.stdout
+
+
+def _run_concurrently(commands: dict[str, list[str]], *, timeout: float) -> None:
+    """Run independent commands at once; raise for the first that fails."""
+    processes = {
+        what: subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for what, cmd in commands.items()
+    }
+    deadline = time.monotonic() + timeout
+    failures: list[str] = []
+    for what, process in processes.items():
+        try:
+            _, stderr = process.communicate(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            failures.append(f"{what}: timed out after {timeout:.1f} s")
+            continue
+        if process.returncode != 0:
+            failures.append(f"{what}: exit {process.returncode}\n{stderr.strip()[-2000:]}")
+    if failures:
+        raise RGWError("\n".join(failures))
 
 
 def _log_tail(directory: Path, name: str, lines: int = 15) -> str:
@@ -517,58 +545,16 @@ def _start(
     # The role may do anything in S3; the session policy of each grant does the scoping.
     permissions = _policy({"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::*"]})
     admin = ["radosgw-admin", *c]
-    _run(
-        [
-            *admin,
-            "user",
-            "create",
-            "--uid",
-            USER,
-            "--display-name",
-            USER,
-            "--access-key",
-            access_key,
-            "--secret-key",
-            secret_key,
-        ],
-        timeout=left(),
-        what="radosgw-admin user create",
+    user = [*admin, "user", "create", "--uid", USER, "--display-name", USER, "--caps", "roles=*"]
+    user += ["--access-key", access_key, "--secret-key", secret_key]
+    role = [*admin, "role", "create", "--role-name", ROLE, "--path", "/"]
+    role += ["--assume-role-policy-doc", trust]
+    _run_concurrently(
+        {"radosgw-admin user create": user, "radosgw-admin role create": role}, timeout=left()
     )
-    _run(
-        [*admin, "caps", "add", "--uid", USER, "--caps", "roles=*"],
-        timeout=left(),
-        what="radosgw-admin caps add",
-    )
-    _run(
-        [
-            *admin,
-            "role",
-            "create",
-            "--role-name",
-            ROLE,
-            "--path",
-            "/",
-            "--assume-role-policy-doc",
-            trust,
-        ],
-        timeout=left(),
-        what="radosgw-admin role create",
-    )
-    _run(
-        [
-            *admin,
-            "role-policy",
-            "put",
-            "--role-name",
-            ROLE,
-            "--policy-name",
-            ROLE_POLICY,
-            "--policy-doc",
-            permissions,
-        ],
-        timeout=left(),
-        what="radosgw-admin role-policy put",
-    )
+    policy = [*admin, "role-policy", "put", "--role-name", ROLE, "--policy-name", ROLE_POLICY]
+    policy += ["--policy-doc", permissions]
+    _run(policy, timeout=left(), what="radosgw-admin role-policy put")
 
     info: RGWInfo = {
         "endpoint_url": endpoint,

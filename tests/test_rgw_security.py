@@ -1,0 +1,503 @@
+"""The security claims, proven against a real S3 + STS server: Ceph RADOS Gateway.
+
+Credentials come from the real HTTP API (``POST /stream/start/``); a boto3 client built
+from its answer, as a broadcasting app would build one, then tries to upload where it
+may, and to do everything else. RGW enforces the session policy the package sends, so a
+403 here means the policy (not a mock) refused. Every denial test first uploads under
+its own prefix with the same credentials, so no 403 can come from credentials that never
+worked.
+
+Set ``BROADCAST_API_RGW_ATTACK_REPORT=path.md`` to get the table of attacks and the
+HTTP status each one got.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import secrets
+import time
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from rest_framework.test import APIClient
+
+from broadcast_api.credentials import AssumeRoleProvider, reset_credential_provider
+from broadcast_api.models import get_stream_model
+from tests.rgw_fixtures import RGW, http_status, running_rgw, status_of
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3.client import S3Client
+
+pytestmark = [pytest.mark.rgw, pytest.mark.django_db]
+
+BUCKET = "broadcast-rgw"
+OTHER_BUCKET = "broadcast-rgw-other"
+PRIVATE_KEY = "private/recording.ts"  # an object no stream may read or copy
+KEY_PREFIX = "streams"
+SHORT_TTL = 3  # seconds; the gateway runs with rgw sts min session duration = 1
+MIB = 1024 * 1024
+SEGMENT = b"\x47" + bytes(187)  # one MPEG-TS packet
+PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg0.ts\n"
+
+
+class ShortLivedAssumeRoleProvider(AssumeRoleProvider):
+    """AssumeRole below STS's 900 s minimum: only a test gateway accepts that."""
+
+    def get_client_config(self) -> Config:
+        return super().get_client_config().merge(Config(parameter_validation=False))
+
+
+SHORT_LIVED_PROVIDER = f"{__name__}.ShortLivedAssumeRoleProvider"
+FEDERATION_PROVIDER = "broadcast_api.credentials.FederationTokenProvider"
+
+
+# ----------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="session")
+def rgw() -> Iterator[RGW]:
+    # A minimum session duration of 1 s lets the expiry test use a 3 s lifetime; every
+    # other test gets the default lifetime (BROADCAST_API_CREDENTIALS_TTL, 3600 s).
+    with running_rgw(min_session_duration=1) as server:
+        admin = server.admin_s3()
+        for bucket in (BUCKET, OTHER_BUCKET):
+            admin.create_bucket(Bucket=bucket)
+        admin.put_object(Bucket=BUCKET, Key=PRIVATE_KEY, Body=SEGMENT)
+        yield server
+
+
+@pytest.fixture(scope="session")
+def attack_log() -> Iterator[list[tuple[str, int]]]:
+    rows: list[tuple[str, int]] = []
+    yield rows
+    report = os.environ.get("BROADCAST_API_RGW_ATTACK_REPORT")
+    if report and rows:
+        lines = ["| attack | HTTP status |", "|---|---|"]
+        lines += [f"| {attack} | {status} |" for attack, status in sorted(rows)]
+        Path(report).write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture(autouse=True)
+def rgw_settings(settings: Any, rgw: RGW) -> Iterator[None]:
+    """Point broadcast_api at the gateway: S3, STS, the role, the server's own keys."""
+    settings.BROADCAST_API_S3_BUCKET = BUCKET
+    settings.BROADCAST_API_S3_REGION = rgw.region
+    settings.BROADCAST_API_S3_ENDPOINT_URL = rgw.endpoint_url
+    settings.BROADCAST_API_STS_ENDPOINT_URL = rgw.endpoint_url
+    settings.BROADCAST_API_STS_ROLE_ARN = rgw.role_arn
+    settings.BROADCAST_API_AWS_ACCESS_KEY_ID = rgw.access_key
+    settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY = rgw.secret_key
+    settings.BROADCAST_API_KEY_PREFIX = KEY_PREFIX
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
+    settings.BROADCAST_API_STS_READ_TIMEOUT = 10.0
+    reset_credential_provider()
+    yield
+    reset_credential_provider()
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One started stream, as the client sees it, and an S3 client built from it."""
+
+    stream_id: str
+    bucket: str
+    prefix: str
+    key: str
+    secret: str
+    token: str
+    lifetime: float
+    s3: S3Client
+
+    @property
+    def own(self) -> str:
+        """The key of the segment :meth:`upload` writes by default."""
+        return f"{self.prefix}/seg0.ts"
+
+    def upload(self, name: str = "seg0.ts", body: bytes = SEGMENT) -> None:
+        """The positive control: upload under the stream's own prefix."""
+        response = self.s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{name}", Body=body)
+        assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+@pytest.fixture
+def start(rgw: RGW, django_user_model: Any) -> Callable[[], Grant]:
+    """Start a stream through the HTTP API, each time as a new user."""
+
+    def start_stream() -> Grant:
+        user = django_user_model.objects.create_user(f"u-{uuid.uuid4().hex[:12]}")
+        client = APIClient()
+        client.force_authenticate(user)
+        response = client.post("/stream/start/?type=hls&name=rgw")
+        assert response.status_code == 201, response.content
+        body = response.json()
+        s3 = body["endpoint"]["S3"]
+        assert s3["s3_bucket_name"] == BUCKET
+        assert s3["s3_bucket_path"] == f"{KEY_PREFIX}/{body['stream']['id']}"
+        return Grant(
+            stream_id=body["stream"]["id"],
+            bucket=s3["s3_bucket_name"],
+            prefix=s3["s3_bucket_path"],
+            key=s3["aws_access_key_id"],
+            secret=s3["aws_secret_access_key"],
+            token=s3["aws_session_token"],
+            lifetime=s3["aws_expiration"],
+            s3=rgw.s3(
+                s3["aws_access_key_id"],
+                s3["aws_secret_access_key"],
+                s3["aws_session_token"],
+                endpoint_url=s3.get("s3_endpoint_url"),
+            ),
+        )
+
+    return start_stream
+
+
+@pytest.fixture
+def grant(start: Callable[[], Grant]) -> Grant:
+    return start()
+
+
+@pytest.fixture
+def admin(rgw: RGW) -> S3Client:
+    return rgw.admin_s3()
+
+
+def assert_denied(
+    attack_log: list[tuple[str, int]],
+    attack: str,
+    call: Callable[[], Any],
+    expected: Collection[int] = (403,),
+) -> None:
+    status = status_of(call)
+    attack_log.append((attack, status))
+    assert status in expected, (
+        f"{attack}: expected {' or '.join(map(str, expected))}, got {status}"
+    )
+
+
+# ----------------------------------------------------------------------------- uploads
+
+
+def test_uploads_segments_and_playlists_under_its_prefix(grant: Grant, admin: S3Client) -> None:
+    grant.upload("seg0.ts", SEGMENT)
+    grant.upload("seg1.ts", SEGMENT * 2)
+    grant.s3.put_object(
+        Bucket=grant.bucket,
+        Key=f"{grant.prefix}/index.m3u8",
+        Body=PLAYLIST,
+        ContentType="application/vnd.apple.mpegurl",
+    )
+    grant.upload("index.m3u8", PLAYLIST + b"#EXTINF:2.0,\nseg1.ts\n")  # playlists are rewritten
+
+    listed = admin.list_objects_v2(Bucket=BUCKET, Prefix=f"{grant.prefix}/")
+    assert sorted(obj["Key"] for obj in listed.get("Contents", [])) == [
+        f"{grant.prefix}/index.m3u8",
+        f"{grant.prefix}/seg0.ts",
+        f"{grant.prefix}/seg1.ts",
+    ]
+    stored = admin.get_object(Bucket=BUCKET, Key=f"{grant.prefix}/seg1.ts")["Body"].read()
+    assert stored == SEGMENT * 2
+
+
+def test_multipart_upload_under_its_prefix(grant: Grant, admin: S3Client) -> None:
+    key = f"{grant.prefix}/recording.ts"
+    upload_id = grant.s3.create_multipart_upload(Bucket=grant.bucket, Key=key)["UploadId"]
+    first = secrets.token_bytes(5 * MIB)  # every part but the last must be >= 5 MiB
+    last = secrets.token_bytes(1000)
+    etags = [
+        grant.s3.upload_part(
+            Bucket=grant.bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body
+        )["ETag"]
+        for number, body in ((1, first), (2, last))
+    ]
+    parts = grant.s3.list_parts(Bucket=grant.bucket, Key=key, UploadId=upload_id)["Parts"]
+    assert [part["PartNumber"] for part in parts] == [1, 2]
+    grant.s3.complete_multipart_upload(
+        Bucket=grant.bucket,
+        Key=key,
+        UploadId=upload_id,
+        MultipartUpload={
+            "Parts": [{"ETag": etag, "PartNumber": n} for n, etag in enumerate(etags, 1)]
+        },
+    )
+    assert admin.get_object(Bucket=BUCKET, Key=key)["Body"].read() == first + last
+
+    # A broadcaster may abandon an upload it started.
+    abandoned = grant.s3.create_multipart_upload(Bucket=grant.bucket, Key=f"{key}.2")
+    status = status_of(
+        lambda: grant.s3.abort_multipart_upload(
+            Bucket=grant.bucket, Key=f"{key}.2", UploadId=abandoned["UploadId"]
+        )
+    )
+    assert status == 204
+
+
+# ----------------------------------------------------------------------------- writes elsewhere
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "another stream's prefix",
+        "sibling prefix <id>x/",
+        "key prefix root streams/",
+        "bucket root",
+        "another bucket, same key",
+    ],
+)
+def test_put_outside_its_prefix_is_denied(
+    target: str, start: Callable[[], Grant], attack_log: list[tuple[str, int]]
+) -> None:
+    grant, other = start(), start()
+    bucket, key = {
+        "another stream's prefix": (BUCKET, f"{other.prefix}/seg0.ts"),
+        "sibling prefix <id>x/": (BUCKET, f"{grant.prefix}x/seg0.ts"),
+        "key prefix root streams/": (BUCKET, f"{KEY_PREFIX}/seg0.ts"),
+        "bucket root": (BUCKET, "seg0.ts"),
+        "another bucket, same key": (OTHER_BUCKET, f"{grant.prefix}/seg0.ts"),
+    }[target]
+    grant.upload()
+    assert_denied(
+        attack_log,
+        f"PutObject: {target}",
+        lambda: grant.s3.put_object(Bucket=bucket, Key=key, Body=SEGMENT),
+    )
+    assert_denied(
+        attack_log,
+        f"CreateMultipartUpload: {target}",
+        lambda: grant.s3.create_multipart_upload(Bucket=bucket, Key=key),
+    )
+
+
+# ----------------------------------------------------------------------------- everything else
+
+
+def _policy_making_bucket_public(bucket: str) -> str:
+    statement = {
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "s3:GetObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]}, separators=(",", ":"))
+
+
+def _upload_part_copy_of_private_object(g: Grant) -> object:
+    key = f"{g.prefix}/copy.ts"
+    upload_id = g.s3.create_multipart_upload(Bucket=g.bucket, Key=key)["UploadId"]
+    return g.s3.upload_part_copy(
+        Bucket=g.bucket,
+        Key=key,
+        UploadId=upload_id,
+        PartNumber=1,
+        CopySource={"Bucket": g.bucket, "Key": PRIVATE_KEY},
+    )
+
+
+# Each runs after the grant uploaded ``<prefix>/seg0.ts`` (``g.own``), so reads, deletes
+# and copies target a real object: a 403 cannot be a disguised 404.
+OPERATIONS: dict[str, Callable[[Grant], object]] = {
+    "GetObject own segment": lambda g: g.s3.get_object(Bucket=g.bucket, Key=g.own),
+    "HeadObject own segment": lambda g: g.s3.head_object(Bucket=g.bucket, Key=g.own),
+    "GetObject private object": lambda g: g.s3.get_object(Bucket=g.bucket, Key=PRIVATE_KEY),
+    "DeleteObject own segment": lambda g: g.s3.delete_object(Bucket=g.bucket, Key=g.own),
+    "DeleteObjects own segment": lambda g: g.s3.delete_objects(
+        Bucket=g.bucket, Delete={"Objects": [{"Key": g.own}]}
+    ),
+    "ListObjectsV2 own prefix": lambda g: g.s3.list_objects_v2(
+        Bucket=g.bucket, Prefix=f"{g.prefix}/"
+    ),
+    "ListObjects (v1) bucket": lambda g: g.s3.list_objects(Bucket=g.bucket),
+    "ListBuckets": lambda g: g.s3.list_buckets(),
+    "ListMultipartUploads": lambda g: g.s3.list_multipart_uploads(Bucket=g.bucket),
+    "CopyObject own -> own prefix": lambda g: g.s3.copy_object(
+        Bucket=g.bucket, Key=f"{g.prefix}/copy.ts", CopySource={"Bucket": g.bucket, "Key": g.own}
+    ),
+    "CopyObject private -> own prefix": lambda g: g.s3.copy_object(
+        Bucket=g.bucket,
+        Key=f"{g.prefix}/copy.ts",
+        CopySource={"Bucket": g.bucket, "Key": PRIVATE_KEY},
+    ),
+    "UploadPartCopy private -> own upload": _upload_part_copy_of_private_object,
+    "PutObjectAcl own segment public-read": lambda g: g.s3.put_object_acl(
+        Bucket=g.bucket, Key=g.own, ACL="public-read"
+    ),
+    "GetObjectAcl own segment": lambda g: g.s3.get_object_acl(Bucket=g.bucket, Key=g.own),
+    "PutObjectTagging own segment": lambda g: g.s3.put_object_tagging(
+        Bucket=g.bucket, Key=g.own, Tagging={"TagSet": [{"Key": "k", "Value": "v"}]}
+    ),
+    "CreateBucket": lambda g: g.s3.create_bucket(Bucket=f"stolen-{uuid.uuid4().hex[:12]}"),
+    "DeleteBucket (other, empty)": lambda g: g.s3.delete_bucket(Bucket=OTHER_BUCKET),
+    "PutBucketAcl public-read": lambda g: g.s3.put_bucket_acl(Bucket=g.bucket, ACL="public-read"),
+    "PutBucketPolicy public read": lambda g: g.s3.put_bucket_policy(
+        Bucket=g.bucket, Policy=_policy_making_bucket_public(g.bucket)
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(OPERATIONS))
+def test_anything_but_upload_is_denied(
+    operation: str, grant: Grant, admin: S3Client, attack_log: list[tuple[str, int]]
+) -> None:
+    grant.upload()  # so that a read, delete or copy has a real object to target
+    assert_denied(attack_log, operation, lambda: OPERATIONS[operation](grant))
+    # Nothing changed behind the 403s.
+    assert admin.head_object(Bucket=BUCKET, Key=grant.own)["ContentLength"] == len(SEGMENT)
+    assert "Contents" not in admin.list_objects_v2(Bucket=OTHER_BUCKET)
+
+
+def test_head_is_denied_with_status_403(grant: Grant, attack_log: list[tuple[str, int]]) -> None:
+    # HEAD answers carry no body, so boto3 reports the status as the error code.
+    grant.upload()
+    with pytest.raises(ClientError) as caught:
+        grant.s3.head_object(Bucket=grant.bucket, Key=f"{grant.prefix}/seg0.ts")
+    attack_log.append(("HeadObject own segment (ClientError)", http_status(caught.value)))
+    assert http_status(caught.value) == 403
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,  # only the 403 assertion; a setup error stays an error
+    reason=(
+        "Ceph RGW (Pacific) lets s3:PutObject set x-amz-acl/x-amz-grant-* on the new "
+        "object without s3:PutObjectAcl (AWS requires it), so a broadcaster can make its "
+        "own segments anonymously readable. Not fixable in the session policy without "
+        "requiring every client to send x-amz-acl: private."
+    ),
+)
+@pytest.mark.parametrize(
+    "acl",
+    [
+        {"ACL": "public-read"},
+        {"GrantRead": 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'},
+    ],
+    ids=["x-amz-acl public-read", "x-amz-grant-read AllUsers"],
+)
+def test_upload_cannot_make_itself_public(
+    acl: dict[str, str], grant: Grant, attack_log: list[tuple[str, int]]
+) -> None:
+    grant.upload()
+    name = next(iter(acl))
+    assert_denied(
+        attack_log,
+        f"PutObject own prefix with {name} (RGW gap, xfail)",
+        lambda: grant.s3.put_object(
+            Bucket=grant.bucket,
+            Key=f"{grant.prefix}/public.ts",
+            Body=SEGMENT,
+            **acl,  # type: ignore[arg-type]
+        ),
+    )
+
+
+# ----------------------------------------------------------------------------- credentials
+
+
+# RGW answers 403 AccessDenied for credentials it can read but not accept. A session
+# token that is not one of its own (random bytes, truncated) is answered 400
+# InvalidArgument when its decryption fails and 403 when the decrypted bytes do not
+# parse: which one depends on the random bytes, so both count as refused.
+UNREADABLE = (400, 403)
+
+
+@pytest.mark.parametrize(
+    ("forgery", "expected"),
+    [
+        ("no session token", (403,)),
+        ("empty session token", (403,)),
+        ("random session token", UNREADABLE),
+        ("truncated session token", UNREADABLE),
+        ("another stream's session token", (403,)),
+        ("another stream's access key", (403,)),
+        ("wrong secret key", (403,)),
+    ],
+)
+def test_forged_credentials_are_denied(
+    forgery: str,
+    expected: tuple[int, ...],
+    rgw: RGW,
+    start: Callable[[], Grant],
+    attack_log: list[tuple[str, int]],
+) -> None:
+    grant, other = start(), start()
+    grant.upload()
+    other.upload()
+    key, secret = grant.key, grant.secret
+    token: str | None = grant.token
+    if forgery == "no session token":
+        token = None
+    elif forgery == "empty session token":
+        token = ""
+    elif forgery == "random session token":
+        # Well-formed: base64 of as many random bytes as the real token holds.
+        token = base64.b64encode(secrets.token_bytes(len(base64.b64decode(grant.token)))).decode()
+    elif forgery == "truncated session token":
+        token = grant.token[: len(grant.token) // 2]
+    elif forgery == "another stream's session token":
+        token = other.token
+    elif forgery == "another stream's access key":
+        key = other.key
+    else:
+        secret = secrets.token_urlsafe(30)[: len(grant.secret)]
+    forged = rgw.s3(key, secret, token)
+    assert_denied(
+        attack_log,
+        f"PutObject own prefix, {forgery}",
+        lambda: forged.put_object(
+            Bucket=grant.bucket, Key=f"{grant.prefix}/forged.ts", Body=SEGMENT
+        ),
+        expected,
+    )
+
+
+def test_expired_credentials_are_denied(
+    settings: Any, start: Callable[[], Grant], attack_log: list[tuple[str, int]]
+) -> None:
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = SHORT_LIVED_PROVIDER
+    settings.BROADCAST_API_CREDENTIALS_TTL = SHORT_TTL
+    reset_credential_provider()
+    issued = time.monotonic()
+    grant = start()
+    assert grant.lifetime == SHORT_TTL
+    grant.upload()  # well inside the lifetime
+    time.sleep(max(0.0, issued + SHORT_TTL + 1.5 - time.monotonic()))
+    assert_denied(
+        attack_log,
+        f"PutObject own prefix, {SHORT_TTL} s credentials after {SHORT_TTL + 1.5} s",
+        lambda: grant.s3.put_object(
+            Bucket=grant.bucket, Key=f"{grant.prefix}/late.ts", Body=SEGMENT
+        ),
+    )
+
+
+def test_federation_token_provider_answers_503_because_rgw_lacks_it(
+    settings: Any, rgw: RGW, django_user_model: Any
+) -> None:
+    # RGW (Pacific) implements AssumeRole, AssumeRoleWithWebIdentity and GetSessionToken,
+    # not GetFederationToken: it answers 405 MethodNotAllowed in S3-style XML, which
+    # boto3 cannot parse into an error code. If this probe ever succeeds, run the scoping
+    # tests above with FederationTokenProvider too.
+    with pytest.raises(ClientError) as caught:
+        rgw.admin_sts().get_federation_token(Name="probe", DurationSeconds=900)
+    assert http_status(caught.value) == 405
+    # The S3-style <Error> lands at the top level of the response, not under "Error".
+    answer: dict[str, Any] = dict(caught.value.response)
+    assert answer.get("Code") == "MethodNotAllowed"
+
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = FEDERATION_PROVIDER
+    reset_credential_provider()
+    client = APIClient()
+    client.force_authenticate(django_user_model.objects.create_user("federated"))
+    response = client.post("/stream/start/?type=hls&name=federated")
+    assert response.status_code == 503, response.content
+    assert response.json()["code"] == "storage_unavailable"
+    assert response.headers["Retry-After"]
+    assert not get_stream_model()._default_manager.exists()
