@@ -20,10 +20,10 @@ from django.http import Http404
 
 from broadcast_api.models import StreamType, get_stream_model
 from broadcast_api.serializers import (
-    StartStreamSerializer,
     StartStreamResponseSerializer,
-    StopStreamSerializer,
+    StartStreamSerializer,
     StopStreamResponseSerializer,
+    StopStreamSerializer,
 )
 from broadcast_api.services import start_stream, stop_stream
 
@@ -45,9 +45,7 @@ def _owner(request: HttpRequest) -> Any:
 
 def start_hls_stream(request: HttpRequest, name: str | None = None) -> dict[str, Any]:
     """Start an HLS stream for ``request.user``: ``{'stream': ..., 'storage': StorageGrant}``."""
-    serializer = StartStreamSerializer(
-        data=_params(request, name=name, type=StreamType.HLS)
-    )
+    serializer = StartStreamSerializer(data=_params(request, name=name, type=StreamType.HLS))
     serializer.is_valid(raise_exception=True)
     result = start_stream(owner=_owner(request), **serializer.validated_data)
     return {"stream": result.stream, "storage": result.storage}

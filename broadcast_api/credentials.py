@@ -136,9 +136,10 @@ class CredentialProvider:
         except EndpointConnectionError as exc:
             raise self._unavailable("sts_unreachable", type(exc).__name__) from None
         except ClientError as exc:
-            error = exc.response.get("Error", {})
-            code = str(error.get("Code") or "Unknown")
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            # Ceph RGW answers S3-style XML: boto3 then puts Code at the top level.
+            response: dict[str, Any] = dict(exc.response)
+            code = str(response.get("Error", {}).get("Code") or response.get("Code") or "Unknown")
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
             if code in THROTTLING_CODES:
                 reason = "sts_throttled"
             elif code in DENIED_CODES:

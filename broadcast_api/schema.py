@@ -15,10 +15,10 @@ from drf_spectacular.utils import (
 
 from broadcast_api.serializers import (
     ErrorSerializer,
-    StartStreamSerializer,
     StartStreamResponseSerializer,
-    StopStreamSerializer,
+    StartStreamSerializer,
     StopStreamResponseSerializer,
+    StopStreamSerializer,
     StreamSerializer,
 )
 

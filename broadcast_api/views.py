@@ -28,10 +28,10 @@ from broadcast_api.errors import exception_handler
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.serializers import (
-    StartStreamSerializer,
     StartStreamResponseSerializer,
-    StopStreamSerializer,
+    StartStreamSerializer,
     StopStreamResponseSerializer,
+    StopStreamSerializer,
     StreamListQuerySerializer,
     StreamSerializer,
 )
