@@ -1,0 +1,1 @@
+"""A host project for the live concurrency test: gunicorn serves it on PostgreSQL."""

@@ -1,0 +1,382 @@
+"""Concurrent stops end a stream exactly once; concurrent starts never collide.
+
+Part one races ``services.stop_stream`` in-process: threads with their own PostgreSQL
+connections. Part two races real HTTP requests against gunicorn (2 processes x 8 threads)
+serving ``tests.live_project`` on a PostgreSQL database created for the run, with STS and
+S3 on a moto server; the project's receivers append each signal to a file, so counts hold
+across worker processes.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import psycopg
+import pytest
+from django.db import connection, connections
+
+from broadcast_api.models import AbstractStream, get_stream_model
+from broadcast_api.services import StopResult, stop_stream
+from broadcast_api.signals import stream_stopped
+from tests.servers import MotoServer, free_port, postgres_reachable, require_or_skip, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def run_together(count: int, task: Callable[[int, threading.Barrier], T]) -> list[T]:
+    """Run ``task(i, barrier)`` in ``count`` threads at once; re-raise the first error."""
+    barrier = threading.Barrier(count, timeout=20)
+
+    def guarded(index: int) -> T:
+        try:
+            return task(index, barrier)
+        except BaseException:
+            barrier.abort()  # release the others instead of leaving them waiting
+            raise
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(guarded, index) for index in range(count)]
+        return [future.result(timeout=60) for future in futures]
+
+
+# -- part one: in-process, 20 threads, one stream ------------------------------------
+
+
+@dataclass(frozen=True)
+class ThreadStop:
+    result: StopResult
+    backend_pid: int
+
+
+def new_live_stream(owner: Any, name: str) -> AbstractStream:
+    stream_id = uuid.uuid4()
+    return get_stream_model()._default_manager.create(
+        id=stream_id,
+        name=name,
+        owner=owner,
+        s3_bucket="broadcast-test",
+        s3_prefix=f"streams/{stream_id}",
+        s3_region="us-west-1",
+    )
+
+
+def race_to_stop(pk: Any, count: int) -> list[ThreadStop]:
+    """``count`` threads, each with its own instance and connection, stop ``pk`` at once."""
+    model = get_stream_model()
+
+    def stop_it(index: int, barrier: threading.Barrier) -> ThreadStop:
+        try:
+            stream = model._default_manager.get(pk=pk)  # this thread's own instance
+            assert stream.status == "live"
+            pid = connection.connection.info.backend_pid  # this thread's own connection
+            barrier.wait()
+            return ThreadStop(result=stop_stream(stream), backend_pid=pid)
+        finally:
+            connections.close_all()
+
+    return run_together(count, stop_it)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_twenty_threads_stop_one_stream_exactly_once(user: Any) -> None:
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            f"needs PostgreSQL row locking between connections; this run uses "
+            f"{connection.vendor} (set BROADCAST_TEST_DB=postgres)"
+        )
+    model = get_stream_model()
+    received: list[tuple[Any, str]] = []
+    received_lock = threading.Lock()
+
+    def on_stopped(sender: Any, stream: AbstractStream, reason: str, **kwargs: Any) -> None:
+        with received_lock:
+            received.append((stream.pk, reason))
+
+    stream_stopped.connect(on_stopped, dispatch_uid="test_concurrency.on_stopped")
+    try:
+        for round_number in range(3):  # a few rounds: a race rarely shows on the first
+            received.clear()
+            pk = new_live_stream(user, f"race-{round_number}").pk
+
+            stops = race_to_stop(pk, 20)
+
+            assert len({stop.backend_pid for stop in stops}) == 20
+            winners = [stop for stop in stops if stop.result.stopped]
+            assert len(winners) == 1
+            assert received == [(pk, "client")]
+            row = model._default_manager.get(pk=pk)
+            assert row.status == "ended"
+            assert row.stop_reason == "client"
+            assert row.stop_date is not None
+            assert {stop.result.stream.stop_date for stop in stops} == {row.stop_date}
+            assert {stop.result.stream.status for stop in stops} == {"ended"}
+            assert {stop.result.stream.stop_reason for stop in stops} == {"client"}
+    finally:
+        stream_stopped.disconnect(dispatch_uid="test_concurrency.on_stopped")
+
+
+# -- part two: gunicorn, 50 concurrent requests --------------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: dict[str, Any]
+    worker_pid: str
+
+
+@dataclass
+class LiveProject:
+    port: int
+    database: str
+    signal_log: Path
+    stream_table: str
+    username: str = "live"
+    password: str = "live-password"
+
+    def request(self, method: str, path: str, data: dict[str, str] | None = None) -> Reply:
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        headers = {"Authorization": f"Basic {token}"}
+        body = None
+        if data is not None:
+            body = urlencode(data)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=20)
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            response = conn.getresponse()
+            content = response.read()
+            pid = response.getheader("X-Worker-Pid", "")
+        finally:
+            conn.close()
+        try:
+            parsed = json.loads(content)
+        except ValueError:
+            parsed = {"unparsed": content[:200].decode(errors="replace")}
+        return Reply(status=response.status, body=parsed, worker_pid=pid)
+
+    def wait_for_workers(self, count: int, *, timeout: float) -> set[str]:
+        """Until ``count`` worker processes have answered (each boots Django on its own)."""
+        pids: set[str] = set()
+        deadline = time.monotonic() + timeout
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            while len(pids) < count and time.monotonic() < deadline:
+                replies = list(pool.map(lambda _: self.request("GET", "/stream/"), range(8)))
+                assert {reply.status for reply in replies} == {200}
+                pids |= {reply.worker_pid for reply in replies}
+                time.sleep(0.05)
+        return pids
+
+    def query(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
+        with pg_connect(self.database) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def signals(self) -> list[list[str]]:
+        if not self.signal_log.exists():
+            return []
+        return [line.split() for line in self.signal_log.read_text().splitlines()]
+
+
+def pg_connect(dbname: str) -> psycopg.Connection[tuple[Any, ...]]:
+    return psycopg.connect(
+        host=os.environ.get("PGHOST", "127.0.0.1"),
+        port=int(os.environ.get("PGPORT", "5432")),
+        user=os.environ.get("PGUSER", "postgres"),
+        dbname=dbname,
+        connect_timeout=5,
+        autocommit=True,
+    )
+
+
+def gunicorn_executable() -> str | None:
+    candidate = Path(sys.executable).with_name("gunicorn")
+    return str(candidate) if candidate.exists() else shutil.which("gunicorn")
+
+
+@contextlib.contextmanager
+def run_database() -> Iterator[str]:
+    name = f"broadcast_live_{uuid.uuid4().hex[:12]}"
+    with pg_connect("postgres") as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with pg_connect("postgres") as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+SETUP_SCRIPT = """
+import django
+django.setup()
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+call_command("migrate", verbosity=0, interactive=False)
+get_user_model().objects.create_user("live", password="live-password")
+"""
+
+
+@contextlib.contextmanager
+def run_gunicorn(executable: str, env: dict[str, str], log: Path) -> Iterator[int]:
+    port = free_port()
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [
+                executable,
+                "tests.live_project.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--worker-class",
+                "gthread",
+                "--workers",
+                "2",
+                "--threads",
+                "8",
+                "--timeout",
+                "30",
+                "--graceful-timeout",
+                "5",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_for_port(port, timeout=20, process=process)
+            yield port
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def live_project(moto_server: MotoServer, tmp_path: Path) -> Iterator[LiveProject]:
+    ok, reason = postgres_reachable()
+    if not ok:
+        require_or_skip("postgres", reason)
+    executable = gunicorn_executable()
+    if executable is None:
+        require_or_skip("gunicorn", "gunicorn is not installed")
+    assert executable is not None
+    signal_log = tmp_path / "signals.log"
+    with run_database() as database:
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.live_project.settings",
+            "PYTHONPATH": str(ROOT),
+            "BROADCAST_LIVE_DB_NAME": database,
+            "BROADCAST_LIVE_STS_URL": moto_server.endpoint_url,
+            "BROADCAST_LIVE_SIGNAL_LOG": str(signal_log),
+        }
+        subprocess.run(
+            [sys.executable, "-c", SETUP_SCRIPT], cwd=ROOT, env=env, check=True, timeout=60
+        )
+        with run_gunicorn(executable, env, tmp_path / "gunicorn.log") as port:
+            yield LiveProject(
+                port=port,
+                database=database,
+                signal_log=signal_log,
+                stream_table=get_stream_model()._meta.db_table,
+            )
+
+
+@pytest.mark.live
+@pytest.mark.timeout(60)
+def test_fifty_concurrent_starts_then_fifty_concurrent_stops(live_project: LiveProject) -> None:
+    began = time.monotonic()
+    table = live_project.stream_table
+    workers = live_project.wait_for_workers(2, timeout=15)
+    assert len(workers) == 2, "the second gunicorn worker never answered"
+
+    # 50 concurrent starts: 50 rows, 50 distinct ids and prefixes, all 201.
+    def start(index: int, barrier: threading.Barrier) -> Reply:
+        barrier.wait()
+        return live_project.request(
+            "POST", "/stream/start/", {"type": "hls", "name": f"live-{index}"}
+        )
+
+    started = run_together(50, start)
+    start_seconds = time.monotonic() - began
+    start_statuses = [reply.status for reply in started]
+    assert start_statuses == [201] * 50, [r.body for r in started if r.status != 201]
+    ids = {reply.body["stream"]["id"] for reply in started}
+    prefixes = {reply.body["endpoint"]["S3"]["s3_bucket_path"] for reply in started}
+    secrets = {reply.body["endpoint"]["S3"]["aws_secret_access_key"] for reply in started}
+    assert len(ids) == 50
+    assert len(prefixes) == 50
+    assert len(secrets) == 50
+    assert prefixes == {f"streams/{stream_id}" for stream_id in ids}
+    rows = live_project.query(f'SELECT id::text, s3_prefix, status FROM "{table}"')
+    assert len(rows) == 50
+    assert {row[0] for row in rows} == ids
+    assert {row[1] for row in rows} == prefixes
+    assert {row[2] for row in rows} == {"live"}
+
+    # 50 concurrent stops of one stream: all 200, one transition, one stream_stopped.
+    target = sorted(ids)[0]
+
+    def stop(index: int, barrier: threading.Barrier) -> Reply:
+        barrier.wait()
+        return live_project.request("POST", "/stream/stop/", {"id": target})
+
+    stop_began = time.monotonic()
+    stopped = run_together(50, stop)
+    stop_seconds = time.monotonic() - stop_began
+    stop_statuses = [reply.status for reply in stopped]
+    assert stop_statuses == [200] * 50, [r.body for r in stopped if r.status != 200]
+    assert {reply.body["stream"]["id"] for reply in stopped} == {target}
+    stop_dates = {reply.body["stream"]["stop_date"] for reply in stopped}
+    assert len(stop_dates) == 1
+    ended = live_project.query(
+        f"SELECT id::text, stop_reason, to_char(stop_date AT TIME ZONE 'UTC', "
+        f"'YYYY-MM-DD HH24:MI:SS') FROM \"{table}\" WHERE status = 'ended'"
+    )
+    assert ended == [(target, "client", next(iter(stop_dates)))]
+
+    signals = live_project.signals()
+    started_signals = [line for line in signals if line[0] == "started"]
+    stopped_signals = [line for line in signals if line[0] == "stopped"]
+    assert len(started_signals) == 50
+    assert {line[1] for line in started_signals} == ids
+    assert [line[1:3] for line in stopped_signals] == [[target, "client"]]
+    elapsed = time.monotonic() - began
+    start_pids = Counter(reply.worker_pid for reply in started)
+    stop_pids = Counter(reply.worker_pid for reply in stopped)
+    print(  # the numbers for the record (pytest -s shows them)
+        f"\nlive: {len(started)} starts -> statuses {dict(Counter(start_statuses))}, "
+        f"{len(rows)} rows, {len(prefixes)} distinct prefixes, {start_seconds:.1f} s, "
+        f"per worker {sorted(start_pids.values())}; {len(stopped)} stops -> statuses "
+        f"{dict(Counter(stop_statuses))}, {len(ended)} row ended, "
+        f"{len(stopped_signals)} stream_stopped, {len(started_signals)} stream_started, "
+        f"{stop_seconds:.1f} s, per worker {sorted(stop_pids.values())}; "
+        f"total {elapsed:.1f} s"
+    )
+    # Signals are counted across processes: both workers answered the bursts.
+    assert len(set(start_pids) | set(stop_pids)) == 2
+    assert elapsed < 60
