@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks."""
+"""App configuration: registers the system checks and the credentials log filter."""
 
 from __future__ import annotations
 
@@ -11,4 +11,9 @@ class BroadcastAPIConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from broadcast_api import checks  # noqa: F401  (registers the checks)
+        from broadcast_api import (
+            checks,  # noqa: F401  (registers the checks)
+            redaction,
+        )
+
+        redaction.install()
