@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 COVERAGE_MIN := 95
-# The suites that do not depend on the project's database run once (SQLite pass).
-DB_AGNOSTIC := not rgw and not e2e and not browser
+# Suites that bring their own servers and databases run once, in the first pass.
+DB_AGNOSTIC := not rgw and not e2e and not browser and not live
 
 .PHONY: help venv hls-assets test test-sqlite test-postgres coverage lint format demo bench schema tox clean
 
