@@ -1,7 +1,15 @@
-"""Pages of the demo app (the player page is added by the demo work)."""
+"""Pages of the demo app: the stream list and the player."""
 
 from __future__ import annotations
 
-from django.urls import URLPattern
+from django.urls import path
 
-urlpatterns: list[URLPattern] = []
+from demo import views
+
+app_name = "demo"
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("watch/<uuid:stream_id>/", views.watch, name="watch"),
+    path("watch/<uuid:stream_id>/status/", views.status, name="status"),
+]

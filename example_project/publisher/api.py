@@ -1,0 +1,127 @@
+"""The two calls a broadcaster makes: start a stream, stop it (stdlib HTTP, Basic auth)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(RuntimeError):
+    """The API answered an error, or could not be reached."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: str = "") -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
+
+
+@dataclass(frozen=True)
+class UploadTarget:
+    """Where and with what one stream uploads: the ``endpoint.S3`` part of the answer."""
+
+    stream_id: str
+    name: str
+    bucket: str
+    path: str
+    region: str
+    endpoint_url: str | None
+    expiration_seconds: float
+    access_key_id: str = field(repr=False)
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+
+    def key(self, filename: str) -> str:
+        return f"{self.path}/{filename}"
+
+    @classmethod
+    def from_start_response(
+        cls, payload: dict[str, Any], *, fallback_endpoint_url: str | None
+    ) -> UploadTarget:
+        """Read the seed's start answer.
+
+        The S3 endpoint is the answer's ``s3_endpoint_url`` when the server sends one (an
+        S3-compatible server or emulator), else ``fallback_endpoint_url`` (the publisher's
+        ``--s3-endpoint-url``), else AWS's own endpoint for the region.
+        """
+        try:
+            stream = payload["stream"]
+            s3 = payload["endpoint"]["S3"]
+            return cls(
+                stream_id=str(stream["id"]),
+                name=str(stream.get("name") or ""),
+                bucket=str(s3["s3_bucket_name"]),
+                path=str(s3["s3_bucket_path"]).strip("/"),
+                region=str(s3["s3_bucket_region"]),
+                endpoint_url=s3.get("s3_endpoint_url") or fallback_endpoint_url,
+                expiration_seconds=float(s3["aws_expiration"]),
+                access_key_id=str(s3["aws_access_key_id"]),
+                secret_access_key=str(s3["aws_secret_access_key"]),
+                session_token=str(s3["aws_session_token"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ApiError(f"unexpected answer to /stream/start/: missing {exc}") from exc
+
+
+class BroadcastApi:
+    """A client of ``POST /stream/start/`` and ``POST /stream/stop/``."""
+
+    def __init__(self, base_url: str, user: str, password: str, *, timeout: float = 15.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        self._headers = {
+            "Authorization": f"Basic {token}",
+            "Accept": "application/json",
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "broadcast-api-reference-publisher",
+        }
+        self.timeout = timeout
+
+    def start(self, name: str) -> dict[str, Any]:
+        """Start a stream. Not retried: a second start would be a second stream."""
+        return self._post("/stream/start/", {"type": "hls", "name": name})
+
+    def stop(self, stream_id: str, *, attempts: int = 5) -> dict[str, Any]:
+        """Stop a stream; stopping is idempotent, so transient failures are retried."""
+        delay = 0.5
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._post("/stream/stop/", {"id": stream_id})
+            except ApiError as exc:
+                retryable = exc.status is None or exc.status >= 500 or exc.status == 429
+                if not retryable or attempt == attempts:
+                    raise
+                log.warning("stop failed (%s); retrying in %.1fs", exc, delay)
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
+        url = f"{self.base_url}{path}"
+        data = urllib.parse.urlencode(form).encode()
+        request = urllib.request.Request(url, data=data, headers=self._headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                body = response.read().decode("utf-8")
+        except urllib.error.HTTPError as exc:
+            text = exc.read().decode("utf-8", "replace")
+            raise ApiError(
+                f"POST {path} answered {exc.code}: {text[:300]}", status=exc.code, body=text
+            ) from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise ApiError(f"POST {path} failed: {exc}") from exc
+        try:
+            decoded: Any = json.loads(body)
+        except ValueError as exc:
+            raise ApiError(f"POST {path} answered non-JSON: {body[:200]!r}") from exc
+        if not isinstance(decoded, dict):
+            raise ApiError(f"POST {path} answered a {type(decoded).__name__}, not an object")
+        return decoded

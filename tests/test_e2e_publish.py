@@ -1,0 +1,187 @@
+"""End to end: the reference publisher broadcasts through the example project into S3.
+
+Real processes only: moto_server (S3 + STS + IAM over HTTP), the example project served
+by ``runserver``, and ``python -m publisher`` running ffmpeg. What a viewer would fetch is
+fetched anonymously over HTTP, as a player does.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import m3u8
+import pytest
+
+from tests.e2e_support import decode_errors, decoder_ffmpeg, demo, require_e2e, running_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
+
+BROADCAST_SECONDS = 10
+SMALL = ["--size", "640x360", "--video-kbps", "800"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    require_e2e()
+    with running_stack(tmp_path_factory.mktemp("e2e-stack")) as running:
+        yield running
+
+
+def http_get(
+    url: str, *, auth: tuple[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    headers = {}
+    if auth is not None:
+        headers["Authorization"] = "Basic " + base64.b64encode(":".join(auth).encode()).decode()
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers.items()), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers.items()), exc.read()
+
+
+def header(headers: dict[str, str], name: str) -> str:
+    return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
+class PlaylistWatcher(threading.Thread):
+    """Polls the live playlist in S3 and checks every segment it names is already there
+    (the publisher uploads segments before the playlist that lists them)."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.base = url.rsplit("/", 1)[0]
+        self.checked: set[str] = set()
+        self.missing: list[str] = []
+        self.polls = 0
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.2):
+            status, _, body = http_get(self.url)
+            if status != 200:
+                continue
+            self.polls += 1
+            for uri in m3u8.loads(body.decode()).segments.uri:
+                if uri in self.checked:
+                    continue
+                self.checked.add(uri)
+                # GET, not HEAD: moto authorizes an anonymous HEAD as s3:HeadObject, which
+                # no policy grants (AWS checks s3:GetObject for both).
+                if http_get(f"{self.base}/{uri}")[0] != 200:
+                    self.missing.append(uri)
+
+
+def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -> None:
+    ffmpeg = decoder_ffmpeg()
+    assert ffmpeg is not None
+    publisher = demo.start_publisher(
+        stack,
+        name="e2e broadcast",
+        duration=BROADCAST_SECONDS,
+        extra=SMALL,
+        log_path=tmp_path / "publisher.log",
+    )
+    try:
+        started = publisher.wait_event("started", timeout=30)
+        stream = started["stream"]
+        stream_id = stream["id"]
+        assert stream["name"] == "e2e broadcast"
+        assert started["s3_bucket_path"].endswith(stream_id)
+        playlist_url = stack.emulator.object_url(f"{started['s3_bucket_path']}/index.m3u8")
+        watcher = PlaylistWatcher(playlist_url)
+        watcher.start()
+        returncode = publisher.process.wait(timeout=BROADCAST_SECONDS + 40)
+        watcher.done.set()
+        watcher.join(timeout=15)
+    finally:
+        publisher.stop()
+    log = (tmp_path / "publisher.log").read_text(errors="replace")
+    assert returncode == 0, log
+
+    # The publisher stopped the stream: its stop answer and the API agree it ended.
+    stopped = publisher.wait_event("stopped", timeout=1)["stream"]
+    assert stopped["id"] == stream_id
+    assert stopped["stop_date"]
+    status, _, body = http_get(f"{stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
+    assert status == 200, body
+    detail = json.loads(body)
+    assert detail["status"] == "ended"
+    assert detail["stop_date"]
+
+    # While live, the playlist in S3 never named a segment that was not uploaded yet.
+    assert watcher.polls >= 3
+    assert watcher.missing == []
+
+    # The final playlist: what a player fetches, anonymously, straight from S3.
+    status, headers, body = http_get(playlist_url)
+    assert status == 200
+    assert header(headers, "Content-Type") == "application/vnd.apple.mpegurl"
+    assert "no-cache" in header(headers, "Cache-Control")
+    text = body.decode()
+    playlist = m3u8.loads(text)
+    assert playlist.is_endlist, text
+    assert text.rstrip().endswith("#EXT-X-ENDLIST")
+    assert playlist.target_duration is not None
+    assert playlist.target_duration <= 2
+    assert "#EXT-X-PROGRAM-DATE-TIME" in text
+    assert playlist.segments[0].program_date_time is not None
+    segments = playlist.segments
+    print(f"\ne2e: {len(segments)} segments, {sum(s.duration for s in segments):.1f}s in S3")
+    assert len(segments) >= 3
+
+    # Every segment is in S3 with the right headers and decodes without a single error.
+    keys = {
+        obj["Key"].rsplit("/", 1)[1]
+        for obj in stack.emulator.s3().list_objects_v2(
+            Bucket=stack.emulator.bucket, Prefix=f"{started['s3_bucket_path']}/"
+        )["Contents"]
+    }
+    assert keys == {"index.m3u8", *segments.uri}
+    for number, segment in enumerate(segments, start=1):
+        # 1 s each; the last one is cut short where the broadcast stopped.
+        assert 0 < segment.duration <= 1.1
+        if number < len(segments):
+            assert segment.duration >= 0.9, segment.uri
+        status, headers, data = http_get(f"{playlist_url.rsplit('/', 1)[0]}/{segment.uri}")
+        assert status == 200
+        assert header(headers, "Content-Type") == "video/mp2t"
+        assert "max-age=31536000" in header(headers, "Cache-Control")
+        local = tmp_path / segment.uri
+        local.write_bytes(data)
+        assert decode_errors(ffmpeg, local) == (0, ""), segment.uri
+
+
+def test_sigterm_ends_the_broadcast_and_stops_the_stream(stack: Any, tmp_path: Path) -> None:
+    publisher = demo.start_publisher(
+        stack, name="sigterm", extra=SMALL, log_path=tmp_path / "publisher.log"
+    )
+    try:
+        stream_id = publisher.wait_event("started", timeout=30)["stream"]["id"]
+        publisher.wait_event("first_upload", timeout=30)
+        time.sleep(1)
+        publisher.process.send_signal(signal.SIGTERM)
+        returncode = publisher.process.wait(timeout=30)
+    finally:
+        publisher.stop()
+    assert returncode == 0, (tmp_path / "publisher.log").read_text(errors="replace")
+    assert publisher.wait_event("stopped", timeout=1)["stream"]["stop_date"]
+    status, _, body = http_get(f"{stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
+    assert json.loads(body)["status"] == "ended"
+    started = publisher.wait_event("started", timeout=1)
+    status, _, body = http_get(
+        stack.emulator.object_url(f"{started['s3_bucket_path']}/index.m3u8")
+    )
+    assert status == 200
+    assert m3u8.loads(body.decode()).is_endlist
