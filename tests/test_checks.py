@@ -1,0 +1,265 @@
+"""System checks: every id in ``broadcast_api.checks``, triggered by one setting."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.checks import run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+
+from broadcast_api.checks import check_settings
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/broadcast-uploader"
+FLAT_SETTINGS = ("S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_REGION")
+
+
+def ids() -> list[str]:
+    return [message.id for message in check_settings(None) if message.id is not None]
+
+
+def test_the_test_settings_are_clean() -> None:
+    assert check_settings(None) == []
+
+
+def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None:
+    settings.BROADCAST_API_S3_ENDPOINT_URL = "http://127.0.0.1:5000"
+    settings.BROADCAST_API_STS_ENDPOINT_URL = "https://sts.example.com"
+    settings.BROADCAST_API_KEY_PREFIX = "/tenant-1/streams/"
+    settings.BROADCAST_API_CREDENTIALS_TTL = 43200
+    settings.BROADCAST_API_STS_CONNECT_TIMEOUT = 1
+    settings.BROADCAST_API_PAGE_SIZE = 1
+    assert check_settings(None) == []
+
+
+def test_the_checks_are_registered(settings: Any) -> None:
+    settings.BROADCAST_API_S3_BUCKET = ""
+    registered = [message.id for message in run_checks()]
+    assert "broadcast_api.E001" in registered
+
+
+ERRORS = [
+    # E001: the bucket
+    ("S3_BUCKET", "", "broadcast_api.E001"),
+    ("S3_BUCKET", "Broadcast_Test", "broadcast_api.E001"),
+    ("S3_BUCKET", "ab", "broadcast_api.E001"),
+    ("S3_BUCKET", "a" * 64, "broadcast_api.E001"),
+    ("S3_BUCKET", "bucket/*", "broadcast_api.E001"),
+    ("S3_BUCKET", "my..bucket", "broadcast_api.E001"),
+    ("S3_BUCKET", None, "broadcast_api.E001"),
+    # E002: the region
+    ("S3_REGION", "", "broadcast_api.E002"),
+    ("S3_REGION", "US-EAST-1", "broadcast_api.E002"),
+    ("S3_REGION", "us-east-1 ", "broadcast_api.E002"),
+    ("S3_REGION", None, "broadcast_api.E002"),
+    # E003: endpoint URLs
+    ("S3_ENDPOINT_URL", "127.0.0.1:5000", "broadcast_api.E003"),
+    ("S3_ENDPOINT_URL", "ftp://example.com", "broadcast_api.E003"),
+    ("STS_ENDPOINT_URL", "http://", "broadcast_api.E003"),
+    # E004: the role ARN (the default provider is AssumeRole)
+    ("STS_ROLE_ARN", "", "broadcast_api.E004"),
+    ("STS_ROLE_ARN", "arn:aws:iam::123456789012:user/broadcast", "broadcast_api.E004"),
+    ("STS_ROLE_ARN", "arn:aws:s3:::broadcast-test", "broadcast_api.E004"),
+    ("STS_ROLE_ARN", "arn:aws:iam::123456789012:role/*", "broadcast_api.E004"),
+    # E005: the credentials' lifetime
+    ("CREDENTIALS_TTL", 899, "broadcast_api.E005"),
+    ("CREDENTIALS_TTL", 43201, "broadcast_api.E005"),
+    ("CREDENTIALS_TTL", "3600", "broadcast_api.E005"),
+    ("CREDENTIALS_TTL", 3600.0, "broadcast_api.E005"),
+    ("CREDENTIALS_TTL", True, "broadcast_api.E005"),
+    # E006: the key prefix
+    ("KEY_PREFIX", "../other", "broadcast_api.E006"),
+    ("KEY_PREFIX", "streams/*", "broadcast_api.E006"),
+    ("KEY_PREFIX", "streams/?", "broadcast_api.E006"),
+    ("KEY_PREFIX", "${aws:username}", "broadcast_api.E006"),
+    ("KEY_PREFIX", "a//b", "broadcast_api.E006"),
+    ("KEY_PREFIX", "with space", "broadcast_api.E006"),
+    ("KEY_PREFIX", "x" * 513, "broadcast_api.E006"),
+    ("KEY_PREFIX", None, "broadcast_api.E006"),
+    # E007: the provider class
+    ("CREDENTIAL_PROVIDER", "broadcast_api.credentials.NoSuchProvider", "broadcast_api.E007"),
+    ("CREDENTIAL_PROVIDER", "no_such_module.Provider", "broadcast_api.E007"),
+    ("CREDENTIAL_PROVIDER", "AssumeRoleProvider", "broadcast_api.E007"),
+    ("CREDENTIAL_PROVIDER", "broadcast_api.conf.Settings", "broadcast_api.E007"),
+    ("CREDENTIAL_PROVIDER", "broadcast_api.conf.conf", "broadcast_api.E007"),
+    # E009: STS timeouts and attempts
+    ("STS_CONNECT_TIMEOUT", 0, "broadcast_api.E009"),
+    ("STS_READ_TIMEOUT", -1.0, "broadcast_api.E009"),
+    ("STS_READ_TIMEOUT", "5", "broadcast_api.E009"),
+    ("STS_CONNECT_TIMEOUT", True, "broadcast_api.E009"),
+    ("STS_MAX_ATTEMPTS", 0, "broadcast_api.E009"),
+    ("STS_MAX_ATTEMPTS", 1.5, "broadcast_api.E009"),
+    ("STS_MAX_ATTEMPTS", True, "broadcast_api.E009"),
+    # E010: the page size
+    ("PAGE_SIZE", 0, "broadcast_api.E010"),
+    ("PAGE_SIZE", "50", "broadcast_api.E010"),
+    ("PAGE_SIZE", False, "broadcast_api.E010"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "expected"), ERRORS)
+def test_each_invalid_setting_is_an_error_with_its_id(
+    settings: Any, name: str, value: Any, expected: str
+) -> None:
+    setattr(settings, f"BROADCAST_API_{name}", value)
+    messages = check_settings(None)
+    assert [message.id for message in messages] == [expected]
+    (message,) = messages
+    assert message.is_serious()
+    assert message.hint
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("S3_BUCKET", "broadcast-test\n", "broadcast_api.E001"),
+        ("S3_REGION", "us-east-1\n", "broadcast_api.E002"),
+        ("STS_ROLE_ARN", ROLE_ARN + "\n", "broadcast_api.E004"),
+        ("KEY_PREFIX", "streams\n", "broadcast_api.E006"),
+    ],
+)
+def test_a_trailing_newline_is_rejected(
+    settings: Any, name: str, value: str, expected: str
+) -> None:
+    # ``re.match`` with ``$`` accepts one trailing "\n"; none of these values is valid.
+    setattr(settings, f"BROADCAST_API_{name}", value)
+    assert ids() == [expected]
+
+
+@pytest.mark.parametrize("value", [None, 42])
+def test_a_provider_that_is_not_a_dotted_path_is_e007(settings: Any, value: Any) -> None:
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = value
+    assert ids() == ["broadcast_api.E007"]
+
+
+def test_a_provider_class_instead_of_its_path_is_e007(settings: Any) -> None:
+    from broadcast_api.credentials import AssumeRoleProvider
+
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = AssumeRoleProvider
+    assert ids() == ["broadcast_api.E007"]
+
+
+def test_the_federation_token_provider_needs_no_role_arn(settings: Any) -> None:
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = (
+        "broadcast_api.credentials.FederationTokenProvider"
+    )
+    settings.BROADCAST_API_STS_ROLE_ARN = ""
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    "arn",
+    [
+        ROLE_ARN,
+        "arn:aws-cn:iam::123456789012:role/uploader",
+        "arn:aws-us-gov:iam::123456789012:role/path/to/uploader",
+        "arn:aws:iam:::role/uploader",  # Ceph RGW: no account
+    ],
+)
+def test_role_arns_in_every_partition_pass(settings: Any, arn: str) -> None:
+    settings.BROADCAST_API_STS_ROLE_ARN = arn
+    assert ids() == []
+
+
+@pytest.mark.parametrize(
+    ("present", "absent"),
+    [
+        ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"),
+        ("AWS_SECRET_ACCESS_KEY", "AWS_ACCESS_KEY_ID"),
+    ],
+)
+def test_only_one_server_key_is_e008(settings: Any, present: str, absent: str) -> None:
+    setattr(settings, f"BROADCAST_API_{present}", "value")
+    delattr(settings, f"BROADCAST_API_{absent}")
+    assert ids() == ["broadcast_api.E008"]
+
+
+def test_neither_server_key_uses_the_boto3_chain(settings: Any) -> None:
+    del settings.BROADCAST_API_AWS_ACCESS_KEY_ID
+    del settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY
+    assert ids() == []
+
+
+def test_several_errors_are_reported_together(settings: Any) -> None:
+    settings.BROADCAST_API_S3_BUCKET = ""
+    settings.BROADCAST_API_CREDENTIALS_TTL = 1
+    settings.BROADCAST_API_PAGE_SIZE = 0
+    assert sorted(ids()) == [
+        "broadcast_api.E001",
+        "broadcast_api.E005",
+        "broadcast_api.E010",
+    ]
+
+
+# -- the legacy BROADCAST_SETTINGS dict ----------------------------------------------
+
+
+def test_legacy_settings_are_w001(settings: Any) -> None:
+    for name in FLAT_SETTINGS:
+        delattr(settings, f"BROADCAST_API_{name}")
+    settings.BROADCAST_SETTINGS = {
+        "S3": {
+            "BUCKET": "legacy-bucket",
+            "AWS_ACCESS_KEY_ID": "AKIDLEGACY",
+            "AWS_SECRET_ACCESS_KEY": "legacy-secret",
+        }
+    }
+    messages = check_settings(None)
+    assert [message.id for message in messages] == ["broadcast_api.W001"]
+    (message,) = messages
+    assert not message.is_serious()
+    assert message.hint is not None
+    assert "S3.BUCKET -> BROADCAST_API_S3_BUCKET" in message.hint
+    assert "legacy-secret" not in message.hint
+
+
+def test_legacy_stream_model_is_e011(settings: Any) -> None:
+    settings.BROADCAST_SETTINGS = {"STREAM_MODEL": "myapp.MyStream"}
+    messages = check_settings(None)
+    assert [message.id for message in messages] == [
+        "broadcast_api.W001",
+        "broadcast_api.E011",
+    ]
+    assert messages[1].hint is not None
+    assert "BROADCAST_API_STREAM_MODEL = 'myapp.MyStream'" in messages[1].hint
+
+
+def test_unknown_legacy_keys_are_w002(settings: Any) -> None:
+    settings.BROADCAST_SETTINGS = {"S3": {"BUCKET": "legacy-bucket", "ACL": "public"}, "X": 1}
+    messages = check_settings(None)
+    assert [message.id for message in messages] == [
+        "broadcast_api.W001",
+        "broadcast_api.W002",
+    ]
+    assert "['ACL', 'X']" in messages[1].msg
+
+
+def test_use_tz_false_is_w003(settings: Any) -> None:
+    settings.USE_TZ = False
+    assert ids() == ["broadcast_api.W003"]
+
+
+# -- manage.py check -----------------------------------------------------------------
+
+
+def test_manage_py_check_fails_on_an_error(settings: Any) -> None:
+    settings.BROADCAST_API_CREDENTIALS_TTL = 60
+    with pytest.raises(SystemCheckError, match=r"broadcast_api\.E005"):
+        call_command("check", stdout=StringIO(), stderr=StringIO())
+
+
+def test_manage_py_check_passes_with_the_test_settings() -> None:
+    stdout = StringIO()
+    call_command("check", stdout=stdout, stderr=StringIO())
+    assert "no issues" in stdout.getvalue()
+
+
+def test_manage_py_check_reports_but_does_not_fail_on_a_warning(settings: Any) -> None:
+    settings.USE_TZ = False
+    stderr = StringIO()
+    call_command("check", stdout=StringIO(), stderr=stderr)
+    assert "broadcast_api.W003" in stderr.getvalue()
+    with pytest.raises(SystemCheckError, match=r"broadcast_api\.W003"):
+        call_command("check", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO())
