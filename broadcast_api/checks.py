@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from django.apps import AppConfig
 
-ROLE_ARN_RE = re.compile(r"^arn:aws(-cn|-us-gov)?:iam::\d{0,12}:role/[\w+=,.@/-]{1,512}$")
+ROLE_ARN_RE = re.compile(r"arn:aws(-[a-z-]+)?:iam::\d{0,12}:role/[\w+=,.@/-]{1,512}")
 
 
 def _is_url(value: str) -> bool:
@@ -57,7 +57,7 @@ def _check_storage() -> list[CheckMessage]:
                 id="broadcast_api.E001",
             )
         )
-    elif not is_valid_bucket(bucket):
+    elif not isinstance(bucket, str) or not is_valid_bucket(bucket):
         messages.append(
             Error(
                 f"BROADCAST_API_S3_BUCKET {bucket!r} is not a valid S3 bucket name.",
@@ -115,6 +115,8 @@ def _check_credentials() -> list[CheckMessage]:
         )
     provider_class: Any = None
     try:
+        if not isinstance(conf.CREDENTIAL_PROVIDER, str):
+            raise ImportError("not a dotted path")
         provider_class = import_string(conf.CREDENTIAL_PROVIDER)
     except ImportError:
         messages.append(
@@ -140,7 +142,7 @@ def _check_credentials() -> list[CheckMessage]:
         )
     elif isinstance(provider_class, type) and issubclass(provider_class, AssumeRoleProvider):
         arn = conf.STS_ROLE_ARN
-        if not arn or not ROLE_ARN_RE.match(arn):
+        if not arn or not ROLE_ARN_RE.fullmatch(arn):
             messages.append(
                 Error(
                     f"BROADCAST_API_STS_ROLE_ARN {arn!r} is not an IAM role ARN.",

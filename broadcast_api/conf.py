@@ -52,11 +52,13 @@ class Settings:
 
     @property
     def S3_BUCKET(self) -> str:
-        return str(self._get("S3_BUCKET", ""))
+        value: str = self._get("S3_BUCKET", "")
+        return value
 
     @property
     def S3_REGION(self) -> str:
-        return str(self._get("S3_REGION", "us-east-1"))
+        value: str = self._get("S3_REGION", "us-east-1")
+        return value
 
     @property
     def S3_ENDPOINT_URL(self) -> str | None:

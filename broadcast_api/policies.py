@@ -19,17 +19,18 @@ UPLOAD_ACTIONS = (
     "s3:ListMultipartUploadParts",
 )
 
+# Patterns are applied with fullmatch: "$" would accept a trailing newline.
 # S3 bucket naming rules (lowercase letters, digits, dots, hyphens; 3 to 63 characters).
-BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 # Key prefix: slash-separated segments of safe characters; no wildcards, no "..".
-PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+PREFIX_SEGMENT_RE = re.compile(r"[A-Za-z0-9_.-]+")
+REGION_RE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d+")
 MAX_PREFIX_LENGTH = 512
 SESSION_POLICY_LIMIT = 2048
 
 
 def is_valid_bucket(bucket: str) -> bool:
-    return bool(BUCKET_RE.match(bucket)) and ".." not in bucket
+    return bool(BUCKET_RE.fullmatch(bucket)) and ".." not in bucket
 
 
 def is_valid_key_prefix(prefix: str) -> bool:
@@ -39,21 +40,32 @@ def is_valid_key_prefix(prefix: str) -> bool:
     if len(prefix) > MAX_PREFIX_LENGTH:
         return False
     return all(
-        PREFIX_SEGMENT_RE.match(segment) and segment not in {".", ".."}
+        PREFIX_SEGMENT_RE.fullmatch(segment) and segment not in {".", ".."}
         for segment in prefix.split("/")
     )
 
 
 def is_valid_region(region: str) -> bool:
-    return bool(REGION_RE.match(region))
+    return bool(REGION_RE.fullmatch(region))
+
+
+# Region name prefixes of the partitions other than "aws", most specific first.
+PARTITION_PREFIXES = (
+    ("cn-", "aws-cn"),
+    ("us-gov-", "aws-us-gov"),
+    ("us-isob-", "aws-iso-b"),
+    ("us-isof-", "aws-iso-f"),
+    ("us-iso-", "aws-iso"),
+    ("eu-isoe-", "aws-iso-e"),
+    ("eusc-", "aws-eusc"),
+)
 
 
 def partition_for_region(region: str) -> str:
-    """The ARN partition that owns ``region`` (aws, aws-cn, aws-us-gov)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
+    """The ARN partition that owns ``region`` (aws, aws-cn, aws-us-gov, the iso ones)."""
+    for prefix, partition in PARTITION_PREFIXES:
+        if region.startswith(prefix):
+            return partition
     return "aws"
 
 

@@ -31,24 +31,25 @@ UNAUTHENTICATED = OpenApiResponse(
     ErrorSerializer,
     description="Not authenticated (`not_authenticated`) or not allowed (`permission_denied`).",
 )
-INVALID = OpenApiResponse(
-    ErrorSerializer,
-    description="Invalid parameters (`invalid`), with per-field errors.",
-    examples=[
-        OpenApiExample(
-            "Unknown type",
-            value={
-                "code": "invalid",
-                "detail": "The request has invalid parameters.",
-                "fields": {
-                    "type": [
-                        {"code": "invalid_choice", "message": '"rtmp" is not a valid choice.'}
-                    ]
+
+
+def invalid(field: str, code: str, message: str) -> OpenApiResponse:
+    return OpenApiResponse(
+        ErrorSerializer,
+        description="Invalid parameters (`invalid`), with per-field errors.",
+        examples=[
+            OpenApiExample(
+                f"Invalid {field}",
+                value={
+                    "code": "invalid",
+                    "detail": "The request has invalid parameters.",
+                    "fields": {field: [{"code": code, "message": message}]},
                 },
-            },
-        )
-    ],
-)
+            )
+        ],
+    )
+
+
 NOT_FOUND = OpenApiResponse(
     ErrorSerializer,
     description="No such stream, or not yours (`not_found`).",
@@ -70,6 +71,14 @@ UNAVAILABLE = OpenApiResponse(
             },
         )
     ],
+)
+
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After",
+    OpenApiTypes.INT,
+    OpenApiParameter.HEADER,
+    response=[503],
+    description="Seconds to wait before retrying.",
 )
 
 _start = extend_schema(
@@ -111,11 +120,12 @@ _start = extend_schema(
                 )
             ],
         ),
-        400: INVALID,
+        400: invalid("type", "invalid_choice", '"rtmp" is not a valid choice.'),
         401: UNAUTHENTICATED,
         403: UNAUTHENTICATED,
         503: UNAVAILABLE,
     },
+    parameters=[RETRY_AFTER],
     tags=["streams"],
 )
 
@@ -142,12 +152,13 @@ _stop = extend_schema(
                 )
             ],
         ),
-        400: INVALID,
+        400: invalid("id", "invalid", "Must be a valid UUID."),
         401: UNAUTHENTICATED,
         403: UNAUTHENTICATED,
         404: NOT_FOUND,
         503: UNAVAILABLE,
     },
+    parameters=[RETRY_AFTER],
     tags=["streams"],
 )
 
@@ -162,9 +173,10 @@ _list = extend_schema(
     ],
     responses={
         200: StreamSerializer(many=True),
-        400: INVALID,
+        400: invalid("status", "invalid_choice", '"paused" is not a valid choice.'),
         401: UNAUTHENTICATED,
         403: UNAUTHENTICATED,
+        404: OpenApiResponse(ErrorSerializer, description="No such page (`not_found`)."),
     },
     tags=["streams"],
 )

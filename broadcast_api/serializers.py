@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from broadcast_api.credentials import StorageGrant
@@ -17,6 +18,14 @@ from broadcast_api.models import StreamStatus, StreamType
 SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "pattern": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$",
+        "example": "2015-10-22 15:27:40",
+        "description": "UTC, YYYY-MM-DD HH:MM:SS",
+    }
+)
 class SeedDateTimeField(serializers.DateTimeField):
     """A UTC time as the seed wrote it, whatever the host's TIME_ZONE."""
 

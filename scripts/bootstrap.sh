@@ -33,4 +33,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install --quiet --upgrade "pip>=25.1"
 .venv/bin/python -m pip install --quiet -e . --group dev
+# Byte-compile once: environments with PYTHONDONTWRITEBYTECODE would recompile Django
+# on every process start (seconds each for the demo's and the tests' subprocesses).
+.venv/bin/python -m compileall -q -j 0 .venv/lib >/dev/null || true
 touch .venv/.installed

@@ -174,7 +174,7 @@ def content(operation: dict[str, Any], status: str) -> dict[str, Any]:
 ERROR_STATUSES = {
     "stream_start": {"400", "401", "403", "503"},
     "stream_stop": {"400", "401", "403", "404", "503"},
-    "stream_list": {"400", "401", "403"},
+    "stream_list": {"400", "401", "403", "404"},
     "stream_retrieve": {"401", "403", "404"},
 }
 
@@ -220,8 +220,12 @@ def test_examples_are_present(schema: dict[str, Any]) -> None:
     assert set(content(ops["stream_start"], "503")["examples"]) == {"STSTimedOut"}
     assert set(content(ops["stream_stop"], "404")["examples"]) == {"NotFound"}
     assert set(content(ops["stream_retrieve"], "404")["examples"]) == {"NotFound"}
-    for operation_id in ("stream_start", "stream_stop", "stream_list"):
-        assert set(content(ops[operation_id], "400")["examples"]) == {"UnknownType"}
+    invalid_examples = {"stream_start": "Type", "stream_stop": "Id", "stream_list": "Status"}
+    for operation_id, field in invalid_examples.items():
+        examples = content(ops[operation_id], "400")["examples"]
+        assert set(examples) == {f"Invalid{field}"}
+        invalid_fields = examples[f"Invalid{field}"]["value"]["fields"]
+        assert set(invalid_fields) == {field.lower()}
     started = content(ops["stream_start"], "201")["examples"]["Started"]["value"]
     assert set(started) == {"stream", "endpoint"}
     assert set(started["stream"]) == {"id", "name", "start_date"}
