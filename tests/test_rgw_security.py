@@ -369,8 +369,9 @@ def test_head_is_denied_with_status_403(grant: Grant, attack_log: list[tuple[str
     reason=(
         "Ceph RGW (Pacific) lets s3:PutObject set x-amz-acl/x-amz-grant-* on the new "
         "object without s3:PutObjectAcl (AWS requires it), so a broadcaster can make its "
-        "own segments anonymously readable. Not fixable in the session policy without "
-        "requiring every client to send x-amz-acl: private."
+        "own segments anonymously readable. A session policy cannot close it: RGW does "
+        "not evaluate the ACL condition keys for CreateMultipartUpload (README, Security "
+        "model)."
     ),
 )
 @pytest.mark.parametrize(
