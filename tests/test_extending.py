@@ -54,7 +54,12 @@ def test_migrations_are_complete() -> None:
 
 def test_swapped_model_migrates_and_serves_the_api() -> None:
     """Run the contract and function-API suites in a process whose model is swapped."""
-    env = {**os.environ, "BROADCAST_TEST_SWAPPED_MODEL": "1"}
+    env = {
+        **os.environ,
+        "BROADCAST_TEST_SWAPPED_MODEL": "1",
+        # The parent process holds the usual test database (PostgreSQL pass).
+        "PGTESTDATABASE": "test_broadcast_api_swapped",
+    }
     env.pop("PYTEST_ADDOPTS", None)
     result = subprocess.run(
         [
