@@ -170,25 +170,24 @@ def _check_credentials() -> list[CheckMessage]:
                     id="broadcast_api.E009",
                 )
             )
-    attempts = conf.STS_MAX_ATTEMPTS
-    if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-        messages.append(
-            Error(
-                f"BROADCAST_API_STS_MAX_ATTEMPTS {attempts!r} is not a positive integer.",
-                hint="1 disables retries; the default is 3.",
-                id="broadcast_api.E009",
-            )
-        )
-    page_size = conf.PAGE_SIZE
-    if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
-        messages.append(
-            Error(
-                f"BROADCAST_API_PAGE_SIZE {page_size!r} is not a positive integer.",
-                hint="The default is 50.",
-                id="broadcast_api.E010",
-            )
-        )
+    messages += _check_positive_int(
+        "STS_MAX_ATTEMPTS", "1 disables retries; the default is 3.", "E009"
+    )
+    messages += _check_positive_int("PAGE_SIZE", "The default is 50.", "E010")
     return messages
+
+
+def _check_positive_int(name: str, hint: str, check_id: str) -> list[CheckMessage]:
+    value = getattr(conf, name)
+    if not isinstance(value, bool) and isinstance(value, int) and value >= 1:
+        return []
+    return [
+        Error(
+            f"BROADCAST_API_{name} {value!r} is not a positive integer.",
+            hint=hint,
+            id=f"broadcast_api.{check_id}",
+        )
+    ]
 
 
 def _check_legacy() -> list[CheckMessage]:
