@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 from django.http import Http404
 
 from broadcast_api.models import StreamType, get_stream_model
+from broadcast_api.rendering import start_response, stop_response
 from broadcast_api.serializers import (
-    StartStreamResponseSerializer,
     StartStreamSerializer,
-    StopStreamResponseSerializer,
     StopStreamSerializer,
 )
 from broadcast_api.services import start_stream, stop_stream
@@ -53,7 +52,7 @@ def start_hls_stream(request: HttpRequest, name: str | None = None) -> dict[str,
 
 def prepare_start_hls_stream_response(start_result: dict[str, Any]) -> dict[str, Any]:
     """The seed's start JSON (``stream`` and ``endpoint.S3``) as a dict."""
-    return dict(StartStreamResponseSerializer(start_result).data)
+    return start_response(start_result)
 
 
 def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[str, Any]:
@@ -75,4 +74,4 @@ def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[
 
 def prepare_stop_hls_stream_response(stop_result: dict[str, Any]) -> dict[str, Any]:
     """The seed's stop JSON (``stream`` with ``stop_date``) as a dict."""
-    return dict(StopStreamResponseSerializer(stop_result).data)
+    return stop_response(stop_result)

@@ -1,7 +1,9 @@
 """Request and response serializers: the JSON clients see.
 
 The start/stop shapes are the seed package's contract and must not change; new keys may
-be added beside them. Times are UTC, formatted ``YYYY-MM-DD HH:MM:SS``.
+be added beside them. Times are UTC, formatted ``YYYY-MM-DD HH:MM:SS``. The start and
+stop responses are rendered by ``rendering.py`` on the hot path; their serializers here
+document the same JSON for the schema (the tests keep the two identical).
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from rest_framework import serializers
 
 from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import StreamStatus, StreamType
-
-SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+from broadcast_api.rendering import SEED_DATETIME_FORMAT
 
 
 @extend_schema_field(

@@ -27,10 +27,9 @@ from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
+from broadcast_api.rendering import start_response, stop_response
 from broadcast_api.serializers import (
-    StartStreamResponseSerializer,
     StartStreamSerializer,
-    StopStreamResponseSerializer,
     StopStreamSerializer,
     StreamListQuerySerializer,
     StreamSerializer,
@@ -102,7 +101,7 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return start_stream(owner=self.request.user, **serializer.validated_data)
 
     def get_start_response_data(self, result: StartResult) -> dict[str, Any]:
-        return dict(StartStreamResponseSerializer(result).data)
+        return start_response(result)
 
     # -- stop ---------------------------------------------------------------------------
 
@@ -119,4 +118,4 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return stop_stream(stream, reason=StopReason.CLIENT)
 
     def get_stop_response_data(self, result: StopResult) -> dict[str, Any]:
-        return dict(StopStreamResponseSerializer(result).data)
+        return stop_response(result)
