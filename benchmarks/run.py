@@ -18,7 +18,7 @@ Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (under 5 mi
    when it could not finish (the growth is then scaled linearly, which overstates a
    growth that levels off).
 5. Prints the table and the budget verdicts; writes ``benchmarks/results/latest.json``
-   and ``latest.md``.
+   and ``latest.md`` (``partial.*`` for --quick, --skip or --no-package runs).
 
 Why 6 s runs and not 10: on a 2-core machine where one start costs ~7 ms of worker CPU,
 20,000 starts on one worker take about 2.5 minutes by themselves; 24 runs of 10 s would
@@ -1054,9 +1054,13 @@ def main() -> int:
     text = render(report)
     print()
     print(text)
-    (RESULTS / "latest.json").write_text(json.dumps(report, indent=2) + "\n")
-    (RESULTS / "latest.md").write_text("# Latest `make bench` results\n\n```\n" + text + "\n```\n")
-    log(f"wrote {RESULTS / 'latest.json'} and {RESULTS / 'latest.md'}")
+    # Only a complete default run replaces latest.*; partial runs write partial.*.
+    name = "partial" if (skip or args.quick or args.no_package) else "latest"
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(
+        f"# {name.title()} `make bench` results\n\n```\n" + text + "\n```\n"
+    )
+    log(f"wrote {RESULTS / (name + '.json')} and {RESULTS / (name + '.md')}")
     return 0
 
 
