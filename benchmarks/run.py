@@ -703,8 +703,9 @@ def render(report: dict[str, Any]) -> str:
         f"  {'baseline p50/p99 ms':>19}  {'package p50/p99 ms':>18} {'p99 ratio':>9}"
         f"  {'CPU ms/req b/p':>14}  verdict"
     )
-    lines.append(head)
-    lines.append("-" * len(head))
+    if report["table"]:
+        lines.append(head)
+        lines.append("-" * len(head))
     for row in report["table"]:
         b = row["baseline"]
         if "package" in sides:
@@ -723,8 +724,9 @@ def render(report: dict[str, Any]) -> str:
                 f"  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}  {'-':>18} {'-':>9}"
                 f"  {b['worker_cpu_ms']:6.2f}/{'-':7}  -"
             )
-    lines.append("")
-    lines.append("Per-repeat req/s (baseline | package), wrk errors, STS calls per request:")
+    if report["table"]:
+        lines.append("")
+        lines.append("Per-repeat req/s (baseline | package), wrk errors, STS calls per request:")
     for row in report["table"]:
         parts = [f"  {row['mode']:8} {row['endpoint']:5}"]
         for side in sides:
