@@ -1,8 +1,9 @@
-"""App configuration: registers the system checks and the credentials log filter."""
+"""App configuration: system checks, the credentials log filter, client invalidation."""
 
 from __future__ import annotations
 
 from django.apps import AppConfig
+from django.core.signals import setting_changed
 
 
 class BroadcastAPIConfig(AppConfig):
@@ -15,5 +16,7 @@ class BroadcastAPIConfig(AppConfig):
             checks,  # noqa: F401  (registers the checks)
             redaction,
         )
+        from broadcast_api.credentials import on_setting_changed
 
         redaction.install()
+        setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.credentials")

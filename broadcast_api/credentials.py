@@ -2,7 +2,8 @@
 
 A provider owns one boto3 STS client, built lazily under a lock and shared by every
 thread (boto3 documents clients as thread-safe; sessions are not). The client is rebuilt
-after ``fork()`` and when the settings it was built from change, never per request.
+after ``fork()`` and when a ``BROADCAST_API_*`` setting changes (Django's
+``setting_changed``, as ``override_settings`` sends), never per request.
 
 Subclass :class:`CredentialProvider` and point ``BROADCAST_API_CREDENTIAL_PROVIDER`` at
 the subclass to mint credentials another way.
@@ -66,7 +67,7 @@ class CredentialProvider:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._client: STSClient | None = None
-        self._client_key: tuple[Any, ...] | None = None
+        self._client_pid: int | None = None
 
     # -- hooks a subclass may override ------------------------------------------------
 
@@ -97,26 +98,22 @@ class CredentialProvider:
 
     # -- the shared client ------------------------------------------------------------
 
-    def get_client_key(self) -> tuple[Any, ...]:
-        """Everything the client is built from: a change (or a fork) rebuilds it."""
-        return (
-            os.getpid(),
-            tuple(self.get_client_kwargs().items()),
-            conf.STS_CONNECT_TIMEOUT,
-            conf.STS_READ_TIMEOUT,
-            conf.STS_MAX_ATTEMPTS,
-        )
-
     def get_client(self) -> STSClient:
-        key = self.get_client_key()
+        """The shared client; the fast path is one attribute read and a pid compare."""
         client = self._client
-        if client is not None and self._client_key == key:
+        if client is not None and self._client_pid == os.getpid():
             return client
         with self._lock:
-            if self._client is None or self._client_key != key:
+            if self._client is None or self._client_pid != os.getpid():
                 self._client = self.create_client()
-                self._client_key = key
+                self._client_pid = os.getpid()
             return self._client
+
+    def invalidate(self) -> None:
+        """Drop the client; the next request builds one from the current settings."""
+        with self._lock:
+            self._client = None
+            self._client_pid = None
 
     def create_client(self) -> STSClient:
         session = boto3.session.Session()
@@ -235,3 +232,12 @@ def reset_credential_provider() -> None:
     """Forget the shared providers (tests; after swapping the provider class at runtime)."""
     with _providers_lock:
         _providers.clear()
+
+
+def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """``setting_changed`` receiver (connected in ``AppConfig.ready``)."""
+    if setting.startswith("BROADCAST_API_") or setting == "BROADCAST_SETTINGS":
+        with _providers_lock:
+            providers = list(_providers.values())
+        for provider in providers:
+            provider.invalidate()
