@@ -14,7 +14,7 @@ Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (under 5 mi
    Sessions/clients built in the workers during the run, and the CPU other processes on
    the machine used meanwhile (so a noisy run can be recognised).
 4. Memory: one sync worker, VmRSS before and after 20,000 starts (a count-bounded wrk),
-   with the RSS curve. It gets the time left of ``--time-budget`` (290 s) and says so
+   with the RSS curve. It gets the time left of ``--time-budget`` (270 s) and says so
    when it could not finish (the growth is then scaled linearly, which overstates a
    growth that levels off).
 5. Prints the table and the budget verdicts; writes ``benchmarks/results/latest.json``
@@ -959,7 +959,7 @@ def main() -> int:
     parser.add_argument(
         "--time-budget",
         type=float,
-        default=float(os.environ.get("BENCH_TIME_BUDGET", "290")),
+        default=float(os.environ.get("BENCH_TIME_BUDGET", "270")),
         help="seconds for the whole run; the memory run gets what is left "
         "and stops early (and says so) when it cannot finish",
     )
