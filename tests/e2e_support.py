@@ -19,13 +19,12 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import pytest
+from tests.servers import require_or_skip
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "test-output"
-REQUIRE_ENV = "BROADCAST_API_REQUIRE_SERVERS"
 CHROMIUM = os.environ.get("BROADCAST_API_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -54,17 +53,6 @@ def _load_demo_script() -> Any:
 demo: Any = _load_demo_script()
 
 
-def required(kind: str) -> bool:
-    wanted = {part.strip().lower() for part in os.environ.get(REQUIRE_ENV, "").split(",")}
-    return "all" in wanted or kind in wanted
-
-
-def unavailable(kind: str, reason: str) -> NoReturn:
-    if required(kind):
-        pytest.fail(f"{reason} (required: {REQUIRE_ENV}={os.environ.get(REQUIRE_ENV)})")
-    pytest.skip(reason)
-
-
 def encoder_ffmpeg() -> str | None:
     """The ffmpeg the publisher runs (the ``imageio-ffmpeg`` wheel's static binary)."""
     try:
@@ -84,19 +72,19 @@ def decoder_ffmpeg() -> str | None:
 
 def require_e2e(kind: str = "e2e") -> None:
     if encoder_ffmpeg() is None:
-        unavailable(kind, "ffmpeg (imageio-ffmpeg's binary) is not available")
+        require_or_skip(kind, "ffmpeg (imageio-ffmpeg's binary) is not available")
     if not Path(demo.moto_server_executable()).exists() and not shutil.which("moto_server"):
-        unavailable(kind, "moto_server (moto[server]) is not installed")
+        require_or_skip(kind, "moto_server (moto[server]) is not installed")
 
 
 def require_browser() -> None:
     require_e2e("browser")
     if not os.access(CHROMIUM, os.X_OK):
-        unavailable("browser", f"chromium not found at {CHROMIUM} (apt-get install chromium)")
+        require_or_skip("browser", f"chromium not found at {CHROMIUM} (apt-get install chromium)")
     if importlib.util.find_spec("playwright") is None:
-        unavailable("browser", "the playwright package is not installed")
+        require_or_skip("browser", "the playwright package is not installed")
     if not demo.HLS_JS.exists():
-        unavailable(
+        require_or_skip(
             "browser", f"{demo.HLS_JS.relative_to(REPO)} is missing: run `make hls-assets`"
         )
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -39,7 +39,7 @@ def required(name: str) -> bool:
     return "all" in wanted or name in wanted
 
 
-def require_or_skip(name: str, reason: str) -> None:
+def require_or_skip(name: str, reason: str) -> NoReturn:
     """Skip (or, when ``name`` is required, fail) the current test."""
     if required(name):
         pytest.fail(f"{name} is required (BROADCAST_API_REQUIRE_SERVERS) but {reason}")
