@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.http import Http404
 
-from broadcast_api.models import StreamType, get_stream_model
+from broadcast_api.models import StreamType
 from broadcast_api.rendering import start_response, stop_response
 from broadcast_api.serializers import (
     StartStreamSerializer,
     StopStreamSerializer,
 )
-from broadcast_api.services import start_stream, stop_stream
+from broadcast_api.services import start_stream, stop_stream, streams_for
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -62,10 +62,7 @@ def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[
     """
     serializer = StopStreamSerializer(data=_params(request, id=stream_id))
     serializer.is_valid(raise_exception=True)
-    owner = _owner(request)
-    streams = get_stream_model()._default_manager.all()
-    if not getattr(owner, "is_staff", False):
-        streams = streams.filter(owner_id=getattr(owner, "pk", None))
+    streams = streams_for(_owner(request))
     stream = streams.filter(pk=serializer.validated_data["id"]).first()
     if stream is None:
         raise Http404("No such stream.")

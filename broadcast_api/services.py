@@ -56,6 +56,17 @@ def upload_scope(stream_id: uuid.UUID) -> UploadScope:
     )
 
 
+def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet[Any]:
+    """The streams ``user`` may act on: their own, and anyone's for staff.
+
+    Anonymous users (no ``pk``) see the ownerless streams a host's own views may create.
+    """
+    queryset = get_stream_model()._default_manager.all()
+    if include_others_for_staff and getattr(user, "is_staff", False):
+        return queryset
+    return queryset.filter(owner_id=getattr(user, "pk", None))
+
+
 def start_stream(
     *, owner: Any = None, name: str = "", type: str = StreamType.HLS, **extra: Any
 ) -> StartResult:

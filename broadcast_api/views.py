@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from broadcast_api import schema
 from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
-from broadcast_api.models import AbstractStream, StopReason, get_stream_model
+from broadcast_api.models import AbstractStream, StopReason
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.rendering import start_response, stop_response
 from broadcast_api.serializers import (
@@ -35,7 +35,13 @@ from broadcast_api.serializers import (
     StreamListQuerySerializer,
     StreamSerializer,
 )
-from broadcast_api.services import StartResult, StopResult, start_stream, stop_stream
+from broadcast_api.services import (
+    StartResult,
+    StopResult,
+    start_stream,
+    stop_stream,
+    streams_for,
+)
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -79,16 +85,14 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         return exception_handler
 
     def get_queryset(self) -> QuerySet[AbstractStream]:
-        """The caller's streams; staff may retrieve and stop anyone's."""
-        queryset = get_stream_model()._default_manager.all()
-        user = self.request.user
-        if self.action == "list":
+        """The caller's streams; staff may retrieve and stop anyone's, but list their own."""
+        is_list = self.action == "list"
+        queryset = streams_for(self.request.user, include_others_for_staff=not is_list)
+        if is_list:
             params = StreamListQuerySerializer(data=self.request.query_params)
             params.is_valid(raise_exception=True)
             if "status" in params.validated_data:
                 queryset = queryset.filter(status=params.validated_data["status"])
-        if self.action == "list" or not getattr(user, "is_staff", False):
-            queryset = queryset.filter(owner_id=getattr(user, "pk", None))
         return queryset
 
     # -- start --------------------------------------------------------------------------
