@@ -24,7 +24,7 @@ from broadcast_api.serializers import (
     StartStreamSerializer,
     StopStreamSerializer,
 )
-from broadcast_api.services import start_stream, stop_stream, streams_for
+from broadcast_api.services import start_stream, stop_live_stream, stop_stream, streams_for
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -63,10 +63,14 @@ def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[
     serializer = StopStreamSerializer(data=_params(request, id=stream_id))
     serializer.is_valid(raise_exception=True)
     streams = streams_for(_owner(request))
-    stream = streams.filter(pk=serializer.validated_data["id"]).first()
-    if stream is None:
-        raise Http404("No such stream.")
-    return {"stream": stop_stream(stream).stream}
+    lookup = {"pk": serializer.validated_data["id"]}
+    result = stop_live_stream(streams, lookup)  # one UPDATE … RETURNING when it is live
+    if result is None:
+        stream = streams.filter(**lookup).first()
+        if stream is None:
+            raise Http404("No such stream.")
+        result = stop_stream(stream)
+    return {"stream": result.stream}
 
 
 def prepare_stop_hls_stream_response(stop_result: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 Views, the seed's function API, the admin and management code all call these, so the
 rules live in one place: credentials first, then one INSERT; one conditional UPDATE
-decides a stop; signals are sent after commit, once.
+decides a stop (and, where the database has ``UPDATE … RETURNING``, also reads the
+stream it stopped); signals are sent after commit, once.
 """
 
 from __future__ import annotations
@@ -26,9 +27,12 @@ from broadcast_api.models import (
     get_stream_model,
 )
 from broadcast_api.policies import UploadScope
+from broadcast_api.returning import supports_update_returning, update_returning
 from broadcast_api.signals import stream_started, stream_stopped
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from django.db.models import QuerySet
 
 logger = logging.getLogger("broadcast_api.services")
@@ -118,14 +122,47 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
             stream.refresh_from_db(fields=["status", "stop_date", "stop_reason"])
             return StopResult(stream=stream, stopped=False)
     except DatabaseError as exc:
-        logger.error("could not stop stream %s: %s", stream.pk, type_name(exc))
-        raise DatabaseUnavailable("The stream could not be stopped.", reason="db_error") from None
+        raise stop_failed(stream.pk, exc) from None
     stream.status = StreamStatus.ENDED
     stream.stop_date = now
     stream.stop_reason = reason
+    return stopped(stream, reason)
+
+
+def stop_live_stream(
+    queryset: QuerySet[Any], lookup: Mapping[str, Any], *, reason: str = StopReason.CLIENT
+) -> StopResult | None:
+    """Stop the live stream of ``queryset`` matching ``lookup`` with one statement.
+
+    ``UPDATE … SET status = 'ended' … WHERE <queryset's filters> AND <lookup> AND status =
+    'live' RETURNING …`` decides and reads at once. ``None`` means it stopped nothing: the
+    stream is not in ``queryset``, has already ended, or the database has no ``UPDATE …
+    RETURNING``; the caller then reads the stream and answers as ``stop_stream`` would.
+    """
+    live = queryset.filter(**lookup, status=StreamStatus.LIVE)
+    if not supports_update_returning(live):
+        return None
+    values = {"status": StreamStatus.ENDED, "stop_date": timezone.now(), "stop_reason": reason}
+    try:
+        rows = update_returning(live, values)
+    except DatabaseError as exc:
+        raise stop_failed(", ".join(map(str, lookup.values())), exc) from None
+    if not rows:
+        return None
+    return stopped(rows[0], reason)
+
+
+def stopped(stream: AbstractStream, reason: str) -> StopResult:
+    """What every successful stop does after its UPDATE: log, then signal after commit."""
     logger.info("stream %s stopped (%s)", stream.pk, reason)
+    model = type(stream)
     transaction.on_commit(lambda: stream_stopped.send(sender=model, stream=stream, reason=reason))
     return StopResult(stream=stream, stopped=True)
+
+
+def stop_failed(stream: object, exc: DatabaseError) -> DatabaseUnavailable:
+    logger.error("could not stop stream %s: %s", stream, type_name(exc))
+    return DatabaseUnavailable("The stream could not be stopped.", reason="db_error")
 
 
 def stop_streams(queryset: QuerySet[Any], *, reason: str) -> int:

@@ -19,7 +19,7 @@ from django.http import QueryDict
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
@@ -39,6 +39,7 @@ from broadcast_api.services import (
     StartResult,
     StopResult,
     start_stream,
+    stop_live_stream,
     stop_stream,
     streams_for,
 )
@@ -117,9 +118,43 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = StopStreamSerializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         self.kwargs[self.lookup_url_kwarg] = serializer.validated_data["id"]
-        stream = self.get_object()
-        result = self.perform_stop(stream)
+        result = self.stop_in_one_statement()
+        if result is None:  # re-stop, 404, 403, or a hook that needs the stream first
+            result = self.perform_stop(self.get_object())
         return Response(self.get_stop_response_data(result))
+
+    def stop_in_one_statement(self) -> StopResult | None:
+        """Stop a live stream with one ``UPDATE … RETURNING`` when that is provably the same.
+
+        ``get_object()`` then ``perform_stop()`` cost a SELECT and an UPDATE. When nothing
+        needs the stream before the write (``perform_stop``, ``get_object`` and
+        ``check_object_permissions`` are not overridden) and every object permission is
+        either a no-op or ``IsOwnerOrStaff`` (which becomes an owner filter), the write
+        can carry the whole decision: the same queryset, filters, lookup and permission
+        as the two-step path. Anything that UPDATE does not stop (an ended stream, someone
+        else's, a missing one) returns ``None`` and takes the two-step path, which gives
+        the usual answer.
+        """
+        cls = type(self)
+        if (
+            cls.perform_stop is not StreamViewSet.perform_stop
+            or cls.get_object is not StreamViewSet.get_object
+            or cls.check_object_permissions is not StreamViewSet.check_object_permissions
+        ):
+            return None
+        queryset = self.filter_queryset(self.get_queryset())
+        for permission in self.get_permissions():
+            check = type(permission).has_object_permission
+            if check is IsOwnerOrStaff.has_object_permission:
+                user = self.request.user
+                if not getattr(user, "is_staff", False):
+                    if getattr(user, "pk", None) is None:
+                        return None
+                    queryset = queryset.filter(owner_id=user.pk)
+            elif check is not BasePermission.has_object_permission:
+                return None
+        lookup = {self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
+        return stop_live_stream(queryset, lookup, reason=StopReason.CLIENT)
 
     def perform_stop(self, stream: AbstractStream) -> StopResult:
         return stop_stream(stream, reason=StopReason.CLIENT)

@@ -34,12 +34,16 @@ def test_stop_is_at_most_two_queries(sts: Any, client_for: Any, user: Any) -> No
     with CaptureQueriesContext(connection) as queries:
         assert client.post("/stream/stop/", {"id": stream_id}).status_code == 200
     statements = [query["sql"] for query in queries.captured_queries]
-    assert len(statements) == 2, statements
-    assert statements[0].startswith("SELECT")
-    assert statements[1].startswith("UPDATE")
+    assert len(statements) == 1, statements  # decides and reads the row at once
+    assert statements[0].startswith("UPDATE")
+    assert " RETURNING " in statements[0]
     with CaptureQueriesContext(connection) as queries:
         assert client.post("/stream/stop/", {"id": stream_id}).status_code == 200
-    assert len(queries.captured_queries) == 1  # already ended: no UPDATE
+    statements = [query["sql"] for query in queries.captured_queries]
+    # Already ended: the conditional UPDATE matches nothing, one SELECT reads the answer.
+    assert len(statements) == 2, statements
+    assert statements[0].startswith("UPDATE")
+    assert statements[1].startswith("SELECT")
 
 
 @pytest.fixture
