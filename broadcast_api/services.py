@@ -65,10 +65,15 @@ def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet
 
     Anonymous users (no ``pk``) see the ownerless streams a host's own views may create.
     """
-    queryset = get_stream_model()._default_manager.all()
+    scope = owner_scope(user, include_others_for_staff=include_others_for_staff)
+    return get_stream_model()._default_manager.filter(**scope)
+
+
+def owner_scope(user: Any, *, include_others_for_staff: bool = True) -> dict[str, Any]:
+    """``streams_for``'s rule as filter arguments, to merge into another lookup."""
     if include_others_for_staff and getattr(user, "is_staff", False):
-        return queryset
-    return queryset.filter(owner_id=getattr(user, "pk", None))
+        return {}
+    return {"owner_id": getattr(user, "pk", None)}
 
 
 def start_stream(

@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from broadcast_api import schema
 from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
-from broadcast_api.models import AbstractStream, StopReason
+from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.rendering import start_response, stop_response
 from broadcast_api.serializers import (
@@ -38,6 +38,7 @@ from broadcast_api.serializers import (
 from broadcast_api.services import (
     StartResult,
     StopResult,
+    owner_scope,
     start_stream,
     stop_live_stream,
     stop_stream,
@@ -142,19 +143,25 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             or cls.check_object_permissions is not StreamViewSet.check_object_permissions
         ):
             return None
-        queryset = self.filter_queryset(self.get_queryset())
+        user = self.request.user
+        lookup = {self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
+        own_queryset = cls.get_queryset is StreamViewSet.get_queryset
+        if own_queryset:  # the same rows, with the scope merged into one filter() call
+            queryset = get_stream_model()._default_manager.all()
+            lookup.update(owner_scope(user))
+        else:
+            queryset = self.get_queryset()
         for permission in self.get_permissions():
             check = type(permission).has_object_permission
             if check is IsOwnerOrStaff.has_object_permission:
-                user = self.request.user
                 if not getattr(user, "is_staff", False):
                     if getattr(user, "pk", None) is None:
-                        return None
-                    queryset = queryset.filter(owner_id=user.pk)
+                        return None  # IsOwnerOrStaff refuses ownerless streams
+                    if not own_queryset:  # our own queryset already says exactly this
+                        lookup["owner_id"] = user.pk
             elif check is not BasePermission.has_object_permission:
                 return None
-        lookup = {self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
-        return stop_live_stream(queryset, lookup, reason=StopReason.CLIENT)
+        return stop_live_stream(self.filter_queryset(queryset), lookup, reason=StopReason.CLIENT)
 
     def perform_stop(self, stream: AbstractStream) -> StopResult:
         return stop_stream(stream, reason=StopReason.CLIENT)
