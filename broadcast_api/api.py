@@ -24,7 +24,7 @@ from broadcast_api.serializers import (
     StartStreamSerializer,
     StopStreamSerializer,
 )
-from broadcast_api.services import start_stream, stop_live_stream, stop_stream, streams_for
+from broadcast_api.services import start_stream, stop_in, streams_for
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -63,13 +63,10 @@ def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[
     serializer = StopStreamSerializer(data=_params(request, id=stream_id))
     serializer.is_valid(raise_exception=True)
     streams = streams_for(_owner(request))
-    lookup = {"pk": serializer.validated_data["id"]}
-    result = stop_live_stream(streams, lookup)  # one UPDATE … RETURNING when it is live
-    if result is None:
-        stream = streams.filter(**lookup).first()
-        if stream is None:
-            raise Http404("No such stream.")
-        result = stop_stream(stream)
+    try:
+        result = stop_in(streams, {"pk": serializer.validated_data["id"]})
+    except streams.model.DoesNotExist:
+        raise Http404("No such stream.") from None
     return {"stream": result.stream}
 
 

@@ -27,8 +27,8 @@ from broadcast_api.models import (
     get_stream_model,
 )
 from broadcast_api.policies import UploadScope
-from broadcast_api.returning import supports_update_returning, update_returning
 from broadcast_api.signals import stream_started, stream_stopped
+from broadcast_api.statements import select_first, supports_update_returning, update_returning
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -144,17 +144,37 @@ def stop_live_stream(
     stream is not in ``queryset``, has already ended, or the database has no ``UPDATE …
     RETURNING``; the caller then reads the stream and answers as ``stop_stream`` would.
     """
-    live = queryset.filter(**lookup, status=StreamStatus.LIVE)
-    if not supports_update_returning(live):
+    if not supports_update_returning(queryset):
         return None
     values = {"status": StreamStatus.ENDED, "stop_date": timezone.now(), "stop_reason": reason}
     try:
-        rows = update_returning(live, values)
+        rows = update_returning(queryset, values, {**lookup, "status": StreamStatus.LIVE})
     except DatabaseError as exc:
         raise stop_failed(", ".join(map(str, lookup.values())), exc) from None
     if not rows:
         return None
     return stopped(rows[0], reason)
+
+
+def stop_in(
+    queryset: QuerySet[Any], lookup: Mapping[str, Any], *, reason: str = StopReason.CLIENT
+) -> StopResult:
+    """Stop the stream of ``queryset`` (the caller's scope) matching ``lookup``.
+
+    A live stream: one ``UPDATE … RETURNING`` (on other databases, a read, then
+    ``stop_stream``). An ended one: that UPDATE matches nothing and one read answers.
+    Raise the model's ``DoesNotExist`` when ``queryset`` has no such stream.
+    """
+    result = stop_live_stream(queryset, lookup, reason=reason)
+    if result is not None:
+        return result
+    try:
+        stream = select_first(queryset, lookup)
+    except DatabaseError as exc:
+        raise stop_failed(", ".join(map(str, lookup.values())), exc) from None
+    if stream is None:
+        raise queryset.model.DoesNotExist("No such stream.")
+    return stop_stream(stream, reason=reason)
 
 
 def stopped(stream: AbstractStream, reason: str) -> StopResult:

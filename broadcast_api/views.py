@@ -40,7 +40,7 @@ from broadcast_api.services import (
     StopResult,
     owner_scope,
     start_stream,
-    stop_live_stream,
+    stop_in,
     stop_stream,
     streams_for,
 )
@@ -119,22 +119,23 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         serializer = StopStreamSerializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         self.kwargs[self.lookup_url_kwarg] = serializer.validated_data["id"]
-        result = self.stop_in_one_statement()
-        if result is None:  # re-stop, 404, 403, or a hook that needs the stream first
+        result = self.stop_without_get_object()
+        if result is None:  # a hook or an object permission needs the stream first
             result = self.perform_stop(self.get_object())
         return Response(self.get_stop_response_data(result))
 
-    def stop_in_one_statement(self) -> StopResult | None:
-        """Stop a live stream with one ``UPDATE … RETURNING`` when that is provably the same.
+    def stop_without_get_object(self) -> StopResult | None:
+        """Stop through ``services.stop_in`` when that provably decides the same.
 
-        ``get_object()`` then ``perform_stop()`` cost a SELECT and an UPDATE. When nothing
-        needs the stream before the write (``perform_stop``, ``get_object`` and
-        ``check_object_permissions`` are not overridden) and every object permission is
-        either a no-op or ``IsOwnerOrStaff`` (which becomes an owner filter), the write
-        can carry the whole decision: the same queryset, filters, lookup and permission
-        as the two-step path. Anything that UPDATE does not stop (an ended stream, someone
-        else's, a missing one) returns ``None`` and takes the two-step path, which gives
-        the usual answer.
+        ``get_object()`` then ``perform_stop()`` cost a SELECT and an UPDATE.
+        ``stop_in`` stops a live stream with one ``UPDATE … RETURNING``. It is used when
+        nothing needs the stream before the write: ``perform_stop``, ``get_object`` and
+        ``check_object_permissions`` are not overridden, and every object permission
+        is either a no-op or ``IsOwnerOrStaff``, which becomes an owner filter. The
+        write then carries the whole decision, with the same queryset, filters, lookup
+        and permission as the two-step path. An ended stream is answered by one read, a
+        stream outside our own queryset by a 404, as ``get_object`` would. ``None``
+        means "take the two-step path".
         """
         cls = type(self)
         if (
@@ -161,7 +162,13 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                         lookup["owner_id"] = user.pk
             elif check is not BasePermission.has_object_permission:
                 return None
-        return stop_live_stream(self.filter_queryset(queryset), lookup, reason=StopReason.CLIENT)
+        queryset = self.filter_queryset(queryset)
+        try:
+            return stop_in(queryset, lookup, reason=StopReason.CLIENT)
+        except queryset.model.DoesNotExist:
+            if own_queryset:
+                raise exceptions.NotFound() from None
+            return None  # a wider queryset: get_object tells 403 (not yours) from 404
 
     def perform_stop(self, stream: AbstractStream) -> StopResult:
         return stop_stream(stream, reason=StopReason.CLIENT)

@@ -3,7 +3,7 @@
 A stop of a live stream the caller may stop is one ``UPDATE … RETURNING``. Everything
 else (a re-stop, someone else's stream, an unknown id, a subclass hook or an object
 permission that must see the stream first, a database without ``UPDATE … RETURNING``)
-takes ``get_object()`` then ``perform_stop()``. These tests pin both: the statements
+takes ``get_object()`` then ``perform_stop()``. These tests pin both: the executed
 each path runs, that their answers are the same, and that a subclass's permission or
 widened queryset can never be bypassed by the shorter path.
 """
@@ -22,7 +22,7 @@ from django.utils import timezone
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.test import APIRequestFactory, force_authenticate
 
-from broadcast_api import returning
+from broadcast_api import statements
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.services import StopResult, stop_live_stream
@@ -83,9 +83,9 @@ def test_live_stop_is_one_update_returning_the_row(
 ) -> None:
     stream = make_stream(user)
     with django_capture_on_commit_callbacks(execute=True):
-        response, statements = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
+        response, executed = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
     assert response.status_code == 200
-    assert statements == ["UPDATE"]
+    assert executed == ["UPDATE"]
     row = get_stream_model()._default_manager.get(pk=stream.pk)
     assert row.status == "ended"
     assert row.stop_reason == StopReason.CLIENT
@@ -116,18 +116,18 @@ def test_staff_stop_anyones_in_one_statement(
     user: Any, staff_user: Any, stopped_signals: list[dict[str, Any]]
 ) -> None:
     stream = make_stream(user)
-    response, statements = statements_of(lambda: stop_via(StreamViewSet, staff_user, stream.pk))
+    response, executed = statements_of(lambda: stop_via(StreamViewSet, staff_user, stream.pk))
     assert response.status_code == 200
-    assert statements == ["UPDATE"]
+    assert executed == ["UPDATE"]
     assert get_stream_model()._default_manager.get(pk=stream.pk).owner_id == user.pk
 
 
 def test_restop_reads_once_and_answers_the_first_stop_date(user: Any) -> None:
     stream = make_stream(user)
     first = stop_via(StreamViewSet, user, stream.pk)
-    second, statements = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
+    second, executed = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
     assert second.status_code == 200
-    assert statements == ["UPDATE", "SELECT"]  # the UPDATE matches nothing; no second write
+    assert executed == ["UPDATE", "SELECT"]  # the UPDATE matches nothing; no second write
     assert second.data == first.data
 
 
@@ -137,10 +137,10 @@ def test_foreign_or_unknown_stream_is_404_and_untouched(
 ) -> None:
     stream = make_stream(other_user)
     target = stream.pk if whose == "other user's" else uuid.uuid4()
-    response, statements = statements_of(lambda: stop_via(StreamViewSet, user, target))
+    response, executed = statements_of(lambda: stop_via(StreamViewSet, user, target))
     assert response.status_code == 404
     assert response.data["code"] == "not_found"
-    assert statements == ["UPDATE", "SELECT"]
+    assert executed == ["UPDATE", "SELECT"]
     assert get_stream_model()._default_manager.get(pk=stream.pk).status == "live"
     assert stopped_signals == []
 
@@ -161,9 +161,9 @@ def test_widened_queryset_still_refuses_other_users(user: Any, other_user: Any) 
     assert response.status_code == 403
     assert get_stream_model()._default_manager.get(pk=stream.pk).status == "live"
     # The owner still stops in one statement through the widened queryset.
-    response, statements = statements_of(lambda: stop_via(EveryoneSees, other_user, stream.pk))
+    response, executed = statements_of(lambda: stop_via(EveryoneSees, other_user, stream.pk))
     assert response.status_code == 200
-    assert statements == ["UPDATE"]
+    assert executed == ["UPDATE"]
 
 
 class OnlyNamed(BasePermission):
@@ -179,15 +179,15 @@ class NamedOnly(StreamViewSet):
 
 def test_custom_object_permission_sees_the_stream_before_the_write(user: Any) -> None:
     unnamed = make_stream(user, name="")
-    response, statements = statements_of(lambda: stop_via(NamedOnly, user, unnamed.pk))
+    response, executed = statements_of(lambda: stop_via(NamedOnly, user, unnamed.pk))
     assert response.status_code == 403
-    assert statements == ["SELECT"]
+    assert executed == ["SELECT"]
     assert get_stream_model()._default_manager.get(pk=unnamed.pk).status == "live"
 
     named = make_stream(user)
-    response, statements = statements_of(lambda: stop_via(NamedOnly, user, named.pk))
+    response, executed = statements_of(lambda: stop_via(NamedOnly, user, named.pk))
     assert response.status_code == 200
-    assert statements == ["SELECT", "UPDATE"]
+    assert executed == ["SELECT", "UPDATE"]
 
 
 class ComposedPermission(StreamViewSet):
@@ -200,9 +200,9 @@ def test_composed_permission_takes_the_two_step_path(user: Any, other_user: Any)
     stream = make_stream(other_user)
     widened = type("Widened", (ComposedPermission, EveryoneSees), {})
     assert stop_via(widened, user, stream.pk).status_code == 403
-    response, statements = statements_of(lambda: stop_via(widened, other_user, stream.pk))
+    response, executed = statements_of(lambda: stop_via(widened, other_user, stream.pk))
     assert response.status_code == 200
-    assert statements == ["SELECT", "UPDATE"]
+    assert executed == ["SELECT", "UPDATE"]
 
 
 class AuditedStop(StreamViewSet):
@@ -216,9 +216,9 @@ class AuditedStop(StreamViewSet):
 def test_perform_stop_override_receives_the_live_stream(user: Any) -> None:
     stream = make_stream(user)
     AuditedStop.seen.clear()
-    response, statements = statements_of(lambda: stop_via(AuditedStop, user, stream.pk))
+    response, executed = statements_of(lambda: stop_via(AuditedStop, user, stream.pk))
     assert response.status_code == 200
-    assert statements == ["SELECT", "UPDATE"]
+    assert executed == ["SELECT", "UPDATE"]
     assert AuditedStop.seen == [(str(stream.pk), "live")]
 
 
@@ -226,15 +226,15 @@ def test_without_update_returning_the_two_step_path_answers_the_same(
     user: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """MySQL, MariaDB, Oracle: ``supports_update_returning`` is False."""
-    monkeypatch.setattr(returning, "RETURNING_VENDORS", frozenset())
+    monkeypatch.setattr(statements, "RETURNING_VENDORS", frozenset())
     stream = make_stream(user)
-    response, statements = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
+    response, executed = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
     assert response.status_code == 200
-    assert statements == ["SELECT", "UPDATE"]
+    assert executed == ["SELECT", "UPDATE"]
     row = get_stream_model()._default_manager.get(pk=stream.pk)
     assert (row.status, row.stop_reason) == ("ended", StopReason.CLIENT)
     with pytest.raises(NotImplementedError):
-        returning.update_returning(get_stream_model()._default_manager.all(), {"name": "x"})
+        statements.update_returning(get_stream_model()._default_manager.all(), {"name": "x"})
 
 
 # -- update_returning itself ------------------------------------------------------------
@@ -246,13 +246,13 @@ def test_update_returning_keeps_joined_filters_and_returns_only_matches(
     """A filter across a join (a host's scope) becomes a subquery, as in ``update()``."""
     mine, theirs = make_stream(user), make_stream(other_user)
     manager = get_stream_model()._default_manager
-    rows = returning.update_returning(
+    rows = statements.update_returning(
         manager.filter(owner__username=user.username), {"name": "renamed"}
     )
     assert [row.pk for row in rows] == [mine.pk]
     assert rows[0].name == "renamed"
     assert manager.get(pk=theirs.pk).name == "evening show"
-    assert returning.update_returning(manager.filter(pk=uuid.uuid4()), {"name": "x"}) == []
+    assert statements.update_returning(manager.filter(pk=uuid.uuid4()), {"name": "x"}) == []
 
 
 def test_stop_live_stream_outside_the_view(user: Any) -> None:
@@ -264,3 +264,72 @@ def test_stop_live_stream_outside_the_view(user: Any) -> None:
     assert result.stopped
     assert result.stream.stop_reason == StopReason.ADMIN
     assert stop_live_stream(manager.all(), {"pk": stream.pk}) is None  # already ended
+
+
+# -- the statement cache ----------------------------------------------------------------
+
+
+@pytest.fixture
+def empty_statement_cache() -> Iterator[dict[Any, str]]:
+    saved = dict(statements._statements)
+    statements._statements.clear()
+    yield statements._statements
+    statements._statements.clear()
+    statements._statements.update(saved)
+
+
+@pytest.mark.parametrize("scope", ["owner", "staff"])
+def test_cached_statements_are_the_compilers_own(
+    user: Any, staff_user: Any, scope: str, empty_statement_cache: dict[Any, str]
+) -> None:
+    """Every later stop's SQL and parameters are what Django would compile for it."""
+    caller = user if scope == "owner" else staff_user
+    first, second = make_stream(user), make_stream(user)
+    assert stop_via(StreamViewSet, caller, first.pk).status_code == 200
+    assert stop_via(StreamViewSet, caller, first.pk).status_code == 200  # re-stop: a read
+    cached = {key[0]: (key, sql) for key, sql in empty_statement_cache.items()}
+    assert sorted(cached) == ["select", "update"]
+    assert len(empty_statement_cache) == 2
+
+    model = get_stream_model()
+    where: dict[str, Any] = {"pk": second.pk}
+    if scope == "owner":
+        where["owner_id"] = user.pk
+    values = {"status": "ended", "stop_date": timezone.now(), "stop_reason": "client"}
+    for kind, set_values, lookup, compile_ in [
+        ("update", values, {**where, "status": "live"}, statements.compile_update),
+        ("select", {}, where, statements.compile_select),
+    ]:
+        key, sql = cached[kind]
+        assert key[4:] == (tuple(set_values), tuple(sorted(lookup)))
+        compiled_sql, compiled_params = compile_(
+            model._default_manager.filter(**lookup), set_values, connection
+        )
+        assert sql == compiled_sql
+        prepared = statements.prepared_params(model, set_values, lookup, connection)
+        assert prepared == compiled_params
+
+    # And the cached statements really run: a fresh stop, then its re-stop.
+    response, executed = statements_of(lambda: stop_via(StreamViewSet, caller, second.pk))
+    assert response.status_code == 200
+    assert executed == ["UPDATE"]
+    assert model._default_manager.get(pk=second.pk).status == "ended"
+    again, executed = statements_of(lambda: stop_via(StreamViewSet, caller, second.pk))
+    assert executed == ["UPDATE", "SELECT"]
+    assert again.data == response.data
+    assert len(empty_statement_cache) == 2
+
+
+def test_filtered_querysets_and_null_lookups_are_compiled_every_time(
+    user: Any, other_user: Any, empty_statement_cache: dict[Any, str]
+) -> None:
+    manager = get_stream_model()._default_manager
+    mine, theirs, ownerless = make_stream(user), make_stream(other_user), make_stream(None)
+    values = {"name": "renamed"}
+    rows = statements.update_returning(manager.filter(owner=user), values, {"pk": mine.pk})
+    assert [row.pk for row in rows] == [mine.pk]
+    rows = statements.update_returning(manager.all(), values, {"owner_id": None})
+    assert [row.pk for row in rows] == [ownerless.pk]  # IS NULL, not "= NULL"
+    rows = statements.update_returning(manager.all(), values, {"owner__username": "bob"})
+    assert [row.pk for row in rows] == [theirs.pk]
+    assert empty_statement_cache == {}
