@@ -25,14 +25,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from django.core.exceptions import FieldDoesNotExist
-from django.db import connections, transaction
+from django.db import connections, router, transaction
 from django.db.models.sql import UpdateQuery
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, Model, QuerySet
+
+    Compile = Callable[
+        [QuerySet[Any], Mapping[str, Any], BaseDatabaseWrapper], tuple[str, list[Any]]
+    ]
 
 RETURNING_VENDORS = frozenset({"postgresql", "sqlite"})
 
@@ -47,7 +51,7 @@ MAX_STATEMENTS = 256
 def supports_update_returning(queryset: QuerySet[Any]) -> bool:
     """Whether ``update_returning`` can run this queryset's UPDATE in one statement."""
     return (
-        connections[queryset.db].vendor in RETURNING_VENDORS
+        connections[write_alias(queryset)].vendor in RETURNING_VENDORS
         and not queryset.model._meta.parents
         and not queryset.query.is_sliced
         and not queryset.query.combinator
@@ -65,25 +69,38 @@ def update_returning(
     if not supports_update_returning(queryset):
         raise NotImplementedError("UPDATE … RETURNING is not available for this queryset.")
     lookup = lookup or {}
+    using = write_alias(queryset)
     fields = returned_fields(queryset.model)
-    sql, params = statement(queryset, "update", values, lookup, compile_update)
-    quote = connections[queryset.db].ops.quote_name
+    sql, params = statement(
+        queryset, using, kind="update", values=values, lookup=lookup, compile_=compile_update
+    )
+    quote = connections[using].ops.quote_name
     sql = f"{sql} RETURNING {', '.join(quote(column_of(field)) for field in fields)}"
-    with transaction.mark_for_rollback_on_error(queryset.db):
-        return fetch(queryset, fields, sql, params)
+    with transaction.mark_for_rollback_on_error(using):
+        return fetch(queryset.model, using, fields, sql, params)
 
 
 def select_first(queryset: QuerySet[M], lookup: Mapping[str, Any]) -> M | None:
     """``queryset.filter(**lookup).order_by().first()``, compiled once where it can be.
 
-    Reads every concrete field, in the order ``update_returning`` returns them.
+    It follows a write, so it reads from the database writes go to (not a replica that
+    may lag), and reads every concrete field, as ``update_returning`` returns them.
     """
+    using = write_alias(queryset)
     if queryset.query.is_sliced or queryset.query.combinator or queryset.model._meta.parents:
-        return queryset.filter(**lookup).order_by().first()
+        return queryset.using(using).filter(**lookup).order_by().first()
     fields = returned_fields(queryset.model)
-    sql, params = statement(queryset, "select", {}, lookup, compile_select)
-    rows = fetch(queryset, fields, sql, params)
+    sql, params = statement(
+        queryset, using, kind="select", values={}, lookup=lookup, compile_=compile_select
+    )
+    rows = fetch(queryset.model, using, fields, sql, params)
     return rows[0] if rows else None
+
+
+def write_alias(queryset: QuerySet[Any]) -> str:
+    """The database ``queryset.update()`` would write to (``queryset.db`` is the read's)."""
+    explicit: str | None = getattr(queryset, "_db", None)  # set by .using()
+    return explicit or router.db_for_write(queryset.model, **getattr(queryset, "_hints", {}))
 
 
 # -- compiling, once --------------------------------------------------------------------
@@ -91,15 +108,17 @@ def select_first(queryset: QuerySet[M], lookup: Mapping[str, Any]) -> M | None:
 
 def statement(
     queryset: QuerySet[Any],
+    using: str,
+    *,
     kind: str,
     values: Mapping[str, Any],
     lookup: Mapping[str, Any],
-    compile_: Any,
+    compile_: Compile,
 ) -> tuple[str, list[Any]]:
     """The SQL and parameters for ``kind``: from the cache, or compiled (and then kept)."""
     model = queryset.model
-    connection = connections[queryset.db]
-    key = statement_key(queryset, kind, values, lookup, connection)
+    connection = connections[using]
+    key = statement_key(queryset, using, kind, values, lookup)
     sql = _statements.get(key) if key is not None else None
     if sql is not None:
         params = prepared_params(model, values, lookup, connection)
@@ -136,10 +155,10 @@ def compile_select(
 
 def statement_key(
     queryset: QuerySet[Any],
+    using: str,
     kind: str,
     values: Mapping[str, Any],
     lookup: Mapping[str, Any],
-    connection: BaseDatabaseWrapper,
 ) -> StatementKey | None:
     """A cache key when the SQL text cannot depend on anything but field names.
 
@@ -156,8 +175,8 @@ def statement_key(
     return (
         kind,
         queryset.model,
-        queryset.db,
-        connection.vendor,
+        using,
+        connections[using].vendor,
         tuple(values),
         tuple(sorted(lookup)),
     )
@@ -202,11 +221,9 @@ def prepared_params(
 
 
 def fetch(
-    queryset: QuerySet[M], fields: list[Field[Any, Any]], sql: str, params: list[Any]
+    model: type[M], using: str, fields: list[Field[Any, Any]], sql: str, params: list[Any]
 ) -> list[M]:
     """Run ``sql`` and build instances, converting values as an ORM read would."""
-    model = queryset.model
-    using = queryset.db
     connection = connections[using]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -16,9 +16,10 @@ from datetime import UTC, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, router
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.connection import ConnectionDoesNotExist
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.test import APIRequestFactory, force_authenticate
 
@@ -333,3 +334,28 @@ def test_filtered_querysets_and_null_lookups_are_compiled_every_time(
     rows = statements.update_returning(manager.all(), values, {"owner__username": "bob"})
     assert [row.pk for row in rows] == [theirs.pk]
     assert empty_statement_cache == {}
+
+
+class ReadsFromAReplica:
+    """A host's primary/replica router; the "replica" alias does not exist here."""
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        return "replica"
+
+    def db_for_write(self, model: Any, **hints: Any) -> str:
+        return "default"
+
+
+def test_stop_writes_and_rereads_on_the_primary(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop is a write: neither its UPDATE nor the read after it may go to a replica."""
+    stream = make_stream(user)
+    monkeypatch.setattr(router, "routers", [ReadsFromAReplica()])
+    first = stop_via(StreamViewSet, user, stream.pk)
+    again = stop_via(StreamViewSet, user, stream.pk)
+    assert first.status_code == 200
+    assert again.status_code == 200
+    assert again.data == first.data
+    with pytest.raises(ConnectionDoesNotExist):  # the router is really in force
+        get_stream_model()._default_manager.get(pk=stream.pk)
