@@ -23,6 +23,7 @@ models, ``supports_update_returning`` is False and callers take the read-then-wr
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from weakref import WeakKeyDictionary
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router, transaction
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
 
     from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models import Field, Model, QuerySet
+    from django.db.models.expressions import Col
 
     Compile = Callable[
         [QuerySet[Any], Mapping[str, Any], BaseDatabaseWrapper], tuple[str, list[Any]]
@@ -46,6 +48,9 @@ M = TypeVar("M", bound="Model")
 StatementKey = tuple[str, type[Any], str, str, tuple[str, ...], tuple[str, ...]]
 _statements: dict[StatementKey, str] = {}
 MAX_STATEMENTS = 256
+_converters: WeakKeyDictionary[BaseDatabaseWrapper, dict[type[Any], list[Any]]] = (
+    WeakKeyDictionary()
+)
 
 
 def supports_update_returning(queryset: QuerySet[Any]) -> bool:
@@ -74,8 +79,6 @@ def update_returning(
     sql, params = statement(
         queryset, using, kind="update", values=values, lookup=lookup, compile_=compile_update
     )
-    quote = connections[using].ops.quote_name
-    sql = f"{sql} RETURNING {', '.join(quote(column_of(field)) for field in fields)}"
     with transaction.mark_for_rollback_on_error(using):
         return fetch(queryset.model, using, fields, sql, params)
 
@@ -135,12 +138,15 @@ def statement(
 def compile_update(
     queryset: QuerySet[Any], values: Mapping[str, Any], connection: BaseDatabaseWrapper
 ) -> tuple[str, list[Any]]:
-    """What ``queryset.update(**values)`` would execute, compiled by Django itself."""
+    """What ``queryset.update(**values)`` would execute, compiled by Django itself, with
+    ``RETURNING`` every concrete column appended."""
     query = cast("UpdateQuery", queryset.query.chain(UpdateQuery))
     query.add_update_values(dict(values))
     query.annotations = {}
     sql, params = query.get_compiler(connection=connection).as_sql()
-    return sql, list(params)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column_of(field)) for field in returned_fields(queryset.model))
+    return f"{sql} RETURNING {columns}", list(params)
 
 
 def compile_select(
@@ -235,15 +241,34 @@ def fetch(
 def convert(row: Any, fields: list[Field[Any, Any]], connection: BaseDatabaseWrapper) -> list[Any]:
     """Apply the converters an ORM read applies (UUIDs, datetimes on SQLite, …)."""
     values = list(row)
-    table = fields[0].model._meta.db_table
-    for position, field in enumerate(fields):
-        column = field.get_col(table)
-        converters = connection.ops.get_db_converters(column) + column.get_db_converters(
-            connection
-        )
+    for position, converters, column in converters_for(fields, connection):
         for converter in converters:
             values[position] = converter(values[position], column, connection)
     return values
+
+
+def converters_for(
+    fields: list[Field[Any, Any]], connection: BaseDatabaseWrapper
+) -> list[tuple[int, list[Any], Col]]:
+    """The converters of each column, looked up once per connection and model.
+
+    Backend converters are methods of one connection's ``ops``, so they are kept per
+    connection (each thread has its own), never shared between them.
+    """
+    model = fields[0].model
+    per_connection = _converters.setdefault(connection, {})
+    found = per_connection.get(model)
+    if found is None:
+        table = model._meta.db_table
+        found = []
+        for position, field in enumerate(fields):
+            column = field.get_col(table)
+            converters = connection.ops.get_db_converters(column)
+            converters = converters + column.get_db_converters(connection)
+            if converters:
+                found.append((position, converters, column))
+        per_connection[model] = found
+    return found
 
 
 def field_named(model: type[Model], name: str) -> Field[Any, Any]:
