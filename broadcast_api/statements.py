@@ -27,13 +27,14 @@ from weakref import WeakKeyDictionary
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import connections, router, transaction
+from django.db.models import Field
 from django.db.models.sql import UpdateQuery
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from django.db.backends.base.base import BaseDatabaseWrapper
-    from django.db.models import Field, Model, QuerySet
+    from django.db.models import Model, QuerySet
     from django.db.models.expressions import Col
 
     Compile = Callable[
@@ -90,8 +91,6 @@ def select_first(queryset: QuerySet[M], lookup: Mapping[str, Any]) -> M | None:
     may lag), and reads every concrete field, as ``update_returning`` returns them.
     """
     using = write_alias(queryset)
-    if queryset.query.is_sliced or queryset.query.combinator or queryset.model._meta.parents:
-        return queryset.using(using).filter(**lookup).order_by().first()
     fields = returned_fields(queryset.model)
     sql, params = statement(
         queryset, using, kind="select", values={}, lookup=lookup, compile_=compile_select
@@ -274,7 +273,7 @@ def converters_for(
 def field_named(model: type[Model], name: str) -> Field[Any, Any]:
     opts = model._meta
     field = opts.pk if name == "pk" else opts.get_field(name)
-    if field is None or not field.concrete:
+    if not isinstance(field, Field) or not field.concrete:  # reverse relation, many-to-many
         raise FieldDoesNotExist(name)
     return field
 

@@ -359,3 +359,49 @@ def test_stop_writes_and_rereads_on_the_primary(
     assert again.data == first.data
     with pytest.raises(ConnectionDoesNotExist):  # the router is really in force
         get_stream_model()._default_manager.get(pk=stream.pk)
+
+
+def test_what_the_cache_refuses_is_compiled_instead(
+    user: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each shape ``prepared_params``/``statement_key`` cannot vouch for returns None."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import CharField, F
+
+    model = get_stream_model()
+    manager = model._default_manager
+
+    def prepared(values: dict[str, Any], lookup: dict[str, Any], on: Any = model) -> Any:
+        return statements.prepared_params(on, values, lookup, connection)
+
+    assert prepared({}, {"pk": uuid.uuid4(), "owner_id": user.pk}) is not None
+    assert prepared({"name": F("s3_bucket")}, {}) is None  # an expression
+    assert prepared({}, {"owner_id": None}) is None  # compiles to IS NULL
+    assert prepared({}, {"no_such_field": 1}) is None
+    assert prepared({}, {"groups": 1}, on=get_user_model()) is None  # many-to-many
+    assert prepared({}, {"logentry": 1}, on=get_user_model()) is None  # reverse relation
+    monkeypatch.setattr(CharField, "get_placeholder", lambda *a: "%s", raising=False)
+    assert prepared({"name": "x"}, {}) is None  # its SQL may depend on the value
+
+    def key(queryset: Any, lookup: dict[str, Any]) -> Any:
+        return statements.statement_key(queryset, "default", "select", {}, lookup)
+
+    assert key(manager.all(), {"pk": 1}) is not None
+    assert key(manager.filter(name="x"), {"pk": 1}) is None  # filters of its own
+    assert key(manager.only("name"), {"pk": 1}) is None  # deferred columns
+    assert key(manager.all(), {"owner__username": "x"}) is None  # a join
+
+
+class OpenToAnonymous(StreamViewSet):
+    """A host drops IsAuthenticated; IsOwnerOrStaff still refuses ownerless streams."""
+
+    permission_classes = [IsOwnerOrStaff]
+
+
+def test_anonymous_cannot_stop_an_ownerless_stream(db: Any) -> None:
+    from django.contrib.auth.models import AnonymousUser
+
+    stream = make_stream(None)
+    response = stop_via(OpenToAnonymous, AnonymousUser(), stream.pk)
+    assert response.status_code in {401, 403}
+    assert get_stream_model()._default_manager.get(pk=stream.pk).status == "live"
