@@ -273,7 +273,9 @@ def converters_for(
 def field_named(model: type[Model], name: str) -> Field[Any, Any]:
     opts = model._meta
     field = opts.pk if name == "pk" else opts.get_field(name)
-    if not isinstance(field, Field) or not field.concrete:  # reverse relation, many-to-many
+    # Not a column of this table: a reverse relation, or a many-to-many (which Django 5.2
+    # still calls concrete).
+    if not isinstance(field, Field) or not field.concrete or field.many_to_many:
         raise FieldDoesNotExist(name)
     return field
 
