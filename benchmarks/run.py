@@ -12,7 +12,10 @@ Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (under 5 mi
    alternating baseline and package (B P, P B, B P). Each run records requests/s, p50,
    p99, wrk errors, the workers' CPU per request, STS calls per start, boto3
    Sessions/clients built in the workers during the run, and the CPU other processes on
-   the machine used meanwhile (so a noisy run can be recognised).
+   the machine used meanwhile (so a noisy run can be recognised). Then one paired run
+   per endpoint: baseline and package requests alternate on the same connections and
+   ``benchproject/request_cpu.py`` sums each side's thread CPU, measured at the same
+   moments (this machine's CPU speed drifts by up to ~40 % between separate runs).
 4. Memory: one sync worker, VmRSS before and after 20,000 starts (a count-bounded wrk),
    with the RSS curve. It gets the time left of ``--time-budget`` (270 s) and says so
    when it could not finish (the growth is then scaled linearly, which overstates a
@@ -64,6 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 PROJECT = BENCH / "benchproject"
 LUA = BENCH / "lua" / "bench.lua"
+PAIRED_LUA = BENCH / "lua" / "paired.lua"
 RESULTS = BENCH / "results"
 PY = sys.executable
 HZ = os.sysconf("SC_CLK_TCK")
@@ -230,6 +234,20 @@ class Env:
                 continue
             for key in total:
                 total[key] += int(data.get(key, 0))
+        return total
+
+    def request_cpu(self) -> dict[str, list[int]]:
+        """Requests and thread CPU ns per path, summed over workers (request_cpu.py)."""
+        total: dict[str, list[int]] = {}
+        for path in Path(self.counter_dir).glob("*.cpu"):
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError):
+                continue
+            for url_path, (count, ns) in data.items():
+                entry = total.setdefault(url_path, [0, 0])
+                entry[0] += int(count)
+                entry[1] += int(ns)
         return total
 
 
@@ -439,6 +457,64 @@ class Wrk:
             "cpu_pressure_some_pct": round(noise.cpu_some_pct, 1),
         }
 
+    def paired(self, base_url: str, endpoint: str, duration: float) -> dict[str, Any]:
+        """Baseline and package requests alternating on every connection, one run.
+
+        Returns each side's server-side thread CPU per request, measured at the same
+        moments: free of the machine's speed drift that separate runs see.
+        """
+        sides = ("baseline", "package")
+        env = {
+            **os.environ,
+            "BENCH_KIND": endpoint,
+            "BENCH_TOKEN": self.token,
+            "BENCH_THREADS": str(self.threads),
+            "BENCH_PATHS": ",".join(URLS[(side, endpoint)] for side in sides),
+            "BENCH_POOLS": ",".join(self.pools[side] for side in sides),
+            "BENCH_BASES": ",".join(str(self.next_index[side]) for side in sides),
+        }
+        cmd = [
+            "wrk",
+            f"-t{self.threads}",
+            f"-c{self.conns}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(PAIRED_LUA),
+            base_url + "/",
+        ]
+        before = self.env.request_cpu()
+        out = subprocess.run(
+            cmd, env=env, capture_output=True, text=True, timeout=duration + 60, check=False
+        )
+        time.sleep(0.3)  # the last requests in flight finish and are written
+        after = self.env.request_cpu()
+        line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+        if out.returncode != 0 or line is None:
+            raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        data = json.loads(line.removeprefix("BENCH_JSON "))
+        if endpoint == "stop":
+            for side, fresh_max in zip(sides, data["fresh_max"], strict=True):
+                self.next_index[side] += self.threads * (int(fresh_max) + 1)
+                if self.next_index[side] > self.pool_size:
+                    raise RuntimeError(f"stop id pool {side} exhausted: raise --pool-size")
+        result: dict[str, Any] = {
+            "endpoint": endpoint,
+            "requests": data["requests"],
+            "errors": data["errors"],
+        }
+        for side in sides:
+            path = URLS[(side, endpoint)]
+            count = after.get(path, [0, 0])[0] - before.get(path, [0, 0])[0]
+            ns = after.get(path, [0, 0])[1] - before.get(path, [0, 0])[1]
+            result[side] = {"requests": count, "cpu_ms": round(ns / 1e6 / max(1, count), 3)}
+        package_ms = result["package"]["cpu_ms"]
+        result["cpu_ratio"] = (
+            round(result["baseline"]["cpu_ms"] / package_ms, 3) if package_ms else 0
+        )
+        return result
+
     def _run_bounded(
         self, cmd: list[str], env: dict[str, str], duration: float
     ) -> subprocess.CompletedProcess[str]:
@@ -471,6 +547,7 @@ def server_phase(
     repeats: int,
     port: int,
     profile_dir: Path | None,
+    paired: list[dict[str, Any]],
 ) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     with gunicorn(env, MODES[mode], port, RESULTS / f"gunicorn-{mode}.log") as server:
@@ -513,6 +590,17 @@ def server_phase(
                         f"  worker CPU {result['worker_cpu_ms']:.2f} ms/req"
                         f"  other CPU {result['foreign_cpu_cores']:.2f} cores"
                     )
+        if "package" in sides and "baseline" in sides:
+            for endpoint in ("start", "stop"):
+                result = wrk.paired(server["url"], endpoint, duration)
+                result["mode"] = mode
+                paired.append(result)
+                log(
+                    f"{mode:7} {endpoint:5} paired: {result['requests']} requests,"
+                    f" server CPU/req baseline {result['baseline']['cpu_ms']:.2f} ms,"
+                    f" package {result['package']['cpu_ms']:.2f} ms"
+                    f" (ratio {result['cpu_ratio']:.2f}), errors {result['errors']}"
+                )
         # py-spy only on sync workers: with gthread, threads waiting for the GIL are
         # sampled as busy, which smears the per-request attribution.
         if profile_dir is not None and "package" in sides and mode == "sync":
@@ -746,6 +834,31 @@ def render(report: dict[str, Any]) -> str:
         lines.append(
             f"  CPU used by other processes during the runs: mean {statistics.fmean(noise):.2f},"
             f" max {max(noise):.2f} of {NCPU} cores"
+        )
+
+    if report.get("paired"):
+        lines.append("")
+        lines.append(
+            "Paired runs (baseline and package requests alternating on the same connections,"
+            " one wrk run;"
+        )
+        lines.append(
+            "server-side thread CPU per request by path, so both sides see the same machine"
+            " speed):"
+        )
+        lines.append(
+            f"  {'mode':8} {'endpoint':8} {'requests':>8} {'baseline ms':>11}"
+            f" {'package ms':>10}  {'baseline/package':>16}"
+        )
+        for row in report["paired"]:
+            lines.append(
+                f"  {row['mode']:8} {row['endpoint']:8} {row['requests']:8d}"
+                f" {row['baseline']['cpu_ms']:11.3f} {row['package']['cpu_ms']:10.3f}"
+                f"  {row['cpu_ratio']:16.2f}"
+            )
+        lines.append(
+            "  (a CPU-bound server's req/s ratio is about baseline/package CPU; gunicorn's"
+            " own per-request CPU, the same for both, is not in these figures)"
         )
 
     ip = report.get("inprocess")
@@ -1002,7 +1115,7 @@ def main() -> int:
     env = Env(stub_port, counter_dir, package)
     token = secrets.token_hex(20)
     ensure_database(env_db())
-    report: dict[str, Any] = {"sides": sides, "runs": []}
+    report: dict[str, Any] = {"sides": sides, "runs": [], "paired": []}
     try:
         with background(
             [PY, str(BENCH / "sts_stub.py"), "--port", str(stub_port)],
@@ -1033,7 +1146,15 @@ def main() -> int:
             if "servers" not in skip:
                 for mode in modes:
                     report["runs"] += server_phase(
-                        env, wrk, mode, sides, args.duration, args.repeats, app_port, profile_dir
+                        env,
+                        wrk,
+                        mode,
+                        sides,
+                        args.duration,
+                        args.repeats,
+                        app_port,
+                        profile_dir,
+                        report["paired"],
                     )
             if "memory" not in skip:
                 left = args.time_budget - (time.monotonic() - t_start) - 12

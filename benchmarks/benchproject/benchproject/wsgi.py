@@ -15,4 +15,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchproject.settings")
 
 from django.core.wsgi import get_wsgi_application  # noqa: E402
 
-application = get_wsgi_application()
+from benchproject.request_cpu import measure  # noqa: E402
+
+application = measure(get_wsgi_application())
