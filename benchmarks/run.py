@@ -67,7 +67,6 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
 PROJECT = BENCH / "benchproject"
 LUA = BENCH / "lua" / "bench.lua"
-PAIRED_LUA = BENCH / "lua" / "paired.lua"
 RESULTS = BENCH / "results"
 PY = sys.executable
 HZ = os.sysconf("SC_CLK_TCK")
@@ -393,18 +392,7 @@ class Wrk:
         if endpoint == "stop":
             env["BENCH_POOL"] = self.pools[side]
             env["BENCH_BASE"] = str(self.next_index[side])
-        cmd = [
-            "wrk",
-            f"-t{self.threads}",
-            f"-c{self.conns}",
-            f"-d{max(1, round(duration))}s",
-            "--latency",
-            "--timeout",
-            "10s",
-            "-s",
-            str(LUA),
-            base_url + URLS[(side, endpoint)],
-        ]
+        cmd = self.command(base_url + URLS[(side, endpoint)], duration)
         stats0 = self.env.stub_stats()
         built0 = self.env.counters()
         worker_cpu0 = sum(proc_jiffies(p) for p in workers or [])
@@ -423,15 +411,9 @@ class Wrk:
         worker_cpu = sum(proc_jiffies(p) for p in workers or []) - worker_cpu0
         stats1 = self.env.stub_stats()
         built1 = self.env.counters()
-        line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
-        if out.returncode != 0 or line is None:
-            raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-        data = json.loads(line.removeprefix("BENCH_JSON "))
+        data = self.summary(out)
         if endpoint == "stop":
-            used = self.threads * (int(data["fresh_max"]) + 1)
-            self.next_index[side] += used
-            if self.next_index[side] > self.pool_size:
-                raise RuntimeError(f"stop id pool {side} exhausted: raise --pool-size")
+            self.advance(side, data["fresh_max"])
         seconds = data["duration_us"] / 1e6
         errors = {k.removeprefix("err_"): v for k, v in data.items() if k.startswith("err_")}
         sts_calls = sum(stats1.values()) - sum(stats0.values())
@@ -470,39 +452,28 @@ class Wrk:
             "BENCH_TOKEN": self.token,
             "BENCH_THREADS": str(self.threads),
             "BENCH_PATHS": ",".join(URLS[(side, endpoint)] for side in sides),
-            "BENCH_POOLS": ",".join(self.pools[side] for side in sides),
-            "BENCH_BASES": ",".join(str(self.next_index[side]) for side in sides),
+            "BENCH_POOL": ",".join(self.pools[side] for side in sides),
+            "BENCH_BASE": ",".join(str(self.next_index[side]) for side in sides),
         }
-        cmd = [
-            "wrk",
-            f"-t{self.threads}",
-            f"-c{self.conns}",
-            f"-d{max(1, round(duration))}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(PAIRED_LUA),
-            base_url + "/",
-        ]
         before = self.env.request_cpu()
         out = subprocess.run(
-            cmd, env=env, capture_output=True, text=True, timeout=duration + 60, check=False
+            self.command(base_url + "/", duration),
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+            check=False,
         )
         time.sleep(0.3)  # the last requests in flight finish and are written
         after = self.env.request_cpu()
-        line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
-        if out.returncode != 0 or line is None:
-            raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
-        data = json.loads(line.removeprefix("BENCH_JSON "))
+        data = self.summary(out)
         if endpoint == "stop":
-            for side, fresh_max in zip(sides, data["fresh_max"], strict=True):
-                self.next_index[side] += self.threads * (int(fresh_max) + 1)
-                if self.next_index[side] > self.pool_size:
-                    raise RuntimeError(f"stop id pool {side} exhausted: raise --pool-size")
+            self.advance("baseline", data["fresh_max"])
+            self.advance("package", data["fresh_max2"])
         result: dict[str, Any] = {
             "endpoint": endpoint,
             "requests": data["requests"],
-            "errors": data["errors"],
+            "errors": sum(v for k, v in data.items() if k.startswith("err_")),
         }
         for side in sides:
             path = URLS[(side, endpoint)]
@@ -510,10 +481,38 @@ class Wrk:
             ns = after.get(path, [0, 0])[1] - before.get(path, [0, 0])[1]
             result[side] = {"requests": count, "cpu_ms": round(ns / 1e6 / max(1, count), 3)}
         package_ms = result["package"]["cpu_ms"]
-        result["cpu_ratio"] = (
-            round(result["baseline"]["cpu_ms"] / package_ms, 3) if package_ms else 0
-        )
+        baseline_ms = result["baseline"]["cpu_ms"]
+        result["cpu_ratio"] = round(baseline_ms / package_ms, 3) if package_ms else 0.0
         return result
+
+    def command(self, url: str, duration: float) -> list[str]:
+        return [
+            "wrk",
+            f"-t{self.threads}",
+            f"-c{self.conns}",
+            f"-d{max(1, round(duration))}s",
+            "--latency",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA),
+            url,
+        ]
+
+    @staticmethod
+    def summary(out: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+        """The ``BENCH_JSON`` line bench.lua's ``done()`` prints."""
+        line = next((x for x in out.stdout.splitlines() if x.startswith("BENCH_JSON ")), None)
+        if out.returncode != 0 or line is None:
+            raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
+        data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
+        return data
+
+    def advance(self, side: str, fresh_max: int) -> None:
+        """Move ``side``'s first unused stop id past the ids this run used."""
+        self.next_index[side] += self.threads * (int(fresh_max) + 1)
+        if self.next_index[side] > self.pool_size:
+            raise RuntimeError(f"stop id pool {side} exhausted: raise --pool-size")
 
     def _run_bounded(
         self, cmd: list[str], env: dict[str, str], duration: float

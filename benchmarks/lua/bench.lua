@@ -12,12 +12,27 @@
 --                       a stopped thread creates BENCH_DONE_DIR/<thread>, and run.py
 --                       sends wrk SIGINT once every thread is done (wrk itself would
 --                       sleep until -d ends)
--- done() prints one line "BENCH_JSON {...}" with the summary and latency percentiles.
+--   BENCH_PATHS         paired runs: "<baseline path>,<package path>". Requests alternate
+--                       between the two on every connection, and BENCH_POOL and
+--                       BENCH_BASE hold one value per side ("<baseline>,<package>"),
+--                       each side with its own stop ids and re-stop pattern.
+-- done() prints one line "BENCH_JSON {...}" with the summary, latency percentiles and
+-- the highest fresh stop index each side used (fresh_max, fresh_max2).
+
+local function list(value, convert)
+  local items = {}
+  for item in string.gmatch(value, "[^,]+") do
+    table.insert(items, convert and convert(item) or item)
+  end
+  return items
+end
 
 local kind = os.getenv("BENCH_KIND") or "start"
 local token = os.getenv("BENCH_TOKEN") or ""
-local pool = os.getenv("BENCH_POOL") or "00000000"
-local base = tonumber(os.getenv("BENCH_BASE") or "0")
+local paths = list(os.getenv("BENCH_PATHS") or "")
+local pools = list(os.getenv("BENCH_POOL") or "00000000")
+local bases = list(os.getenv("BENCH_BASE") or "0", tonumber)
+local sides = math.max(1, #paths)
 local restop_every = tonumber(os.getenv("BENCH_RESTOP_EVERY") or "4")
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 local done_dir = os.getenv("BENCH_DONE_DIR") or ""
@@ -38,27 +53,41 @@ end
 
 function init(args)
   nthreads = tonumber(os.getenv("BENCH_THREADS") or "1")
-  fresh = 0
   sent = 0
   responses = 0
-  group_first = base + tid
+  fresh, side_sent, group_first = {}, {}, {}
+  for side = 1, sides do
+    fresh[side] = 0
+    side_sent[side] = 0
+    group_first[side] = bases[side] + tid
+  end
+  fresh1, fresh2 = 0, 0 -- scalar copies for done(), read through thread:get
 end
 
-if kind == "stop" then
-  function request()
-    local idx
-    local pos = restop_every > 0 and (sent % restop_every) or -1
-    if pos == restop_every - 1 then
-      idx = group_first
-    else
-      idx = base + tid + nthreads * fresh
-      if pos == 0 then
-        group_first = idx
-      end
-      fresh = fresh + 1
+local function stop_body(side)
+  local idx
+  local pos = restop_every > 0 and (side_sent[side] % restop_every) or -1
+  if pos == restop_every - 1 then
+    idx = group_first[side]
+  else
+    idx = bases[side] + tid + nthreads * fresh[side]
+    if pos == 0 then
+      group_first[side] = idx
     end
+    fresh[side] = fresh[side] + 1
+    if side == 1 then fresh1 = fresh[side] else fresh2 = fresh[side] end
+  end
+  side_sent[side] = side_sent[side] + 1
+  return string.format("id=%s-0000-4000-8000-%012x", pools[side], idx)
+end
+
+-- A single-side start needs no request(): wrk then sends its one prepared request.
+if kind == "stop" or sides > 1 then
+  function request()
     sent = sent + 1
-    return wrk.format(nil, nil, nil, string.format("id=%s-0000-4000-8000-%012x", pool, idx))
+    local side = (sent - 1) % sides + 1
+    local body = kind == "stop" and stop_body(side) or nil
+    return wrk.format(nil, paths[side], nil, body)
   end
 end
 
@@ -76,21 +105,19 @@ if limit > 0 then
 end
 
 function done(summary, latency, requests)
-  local fresh_max = 0
+  local fresh_max, fresh_max2 = 0, 0
   for _, t in ipairs(threads) do
-    local f = t:get("fresh")
-    if f and f > fresh_max then
-      fresh_max = f
-    end
+    fresh_max = math.max(fresh_max, t:get("fresh1") or 0)
+    fresh_max2 = math.max(fresh_max2, t:get("fresh2") or 0)
   end
   io.write(string.format(
     'BENCH_JSON {"requests":%d,"duration_us":%d,"bytes":%d,' ..
     '"p50_us":%.0f,"p90_us":%.0f,"p99_us":%.0f,"mean_us":%.1f,"max_us":%.0f,' ..
     '"err_connect":%d,"err_read":%d,"err_write":%d,"err_status":%d,"err_timeout":%d,' ..
-    '"fresh_max":%d}\n',
+    '"fresh_max":%d,"fresh_max2":%d}\n',
     summary.requests, summary.duration, summary.bytes,
     latency:percentile(50), latency:percentile(90), latency:percentile(99),
     latency.mean, latency.max,
     summary.errors.connect, summary.errors.read, summary.errors.write,
-    summary.errors.status, summary.errors.timeout, fresh_max))
+    summary.errors.status, summary.errors.timeout, fresh_max, fresh_max2))
 end
