@@ -28,7 +28,7 @@ from broadcast_api.models import (
 )
 from broadcast_api.policies import UploadScope
 from broadcast_api.signals import stream_started, stream_stopped
-from broadcast_api.statements import select_first, supports_update_returning, update_returning
+from broadcast_api.statements import select_first, update_returning
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -144,13 +144,13 @@ def stop_live_stream(
     stream is not in ``queryset``, has already ended, or the database has no ``UPDATE …
     RETURNING``; the caller then reads the stream and answers as ``stop_stream`` would.
     """
-    if not supports_update_returning(queryset):
-        return None
     values = {"status": StreamStatus.ENDED, "stop_date": timezone.now(), "stop_reason": reason}
     try:
         rows = update_returning(queryset, values, {**lookup, "status": StreamStatus.LIVE})
+    except NotImplementedError:  # no UPDATE … RETURNING here
+        return None
     except DatabaseError as exc:
-        raise stop_failed(", ".join(map(str, lookup.values())), exc) from None
+        raise stop_failed(dict(lookup), exc) from None
     if not rows:
         return None
     return stopped(rows[0], reason)
@@ -171,7 +171,7 @@ def stop_in(
     try:
         stream = select_first(queryset, lookup)
     except DatabaseError as exc:
-        raise stop_failed(", ".join(map(str, lookup.values())), exc) from None
+        raise stop_failed(dict(lookup), exc) from None
     if stream is None:
         raise queryset.model.DoesNotExist("No such stream.")
     return stop_stream(stream, reason=reason)
@@ -186,6 +186,7 @@ def stopped(stream: AbstractStream, reason: str) -> StopResult:
 
 
 def stop_failed(stream: object, exc: DatabaseError) -> DatabaseUnavailable:
+    """Log which stream (its id, or the lookup that names it) and the error class only."""
     logger.error("could not stop stream %s: %s", stream, type_name(exc))
     return DatabaseUnavailable("The stream could not be stopped.", reason="db_error")
 

@@ -255,7 +255,9 @@ def converters_for(
     connection (each thread has its own), never shared between them.
     """
     model = fields[0].model
-    per_connection = _converters.setdefault(connection, {})
+    per_connection = _converters.get(connection)
+    if per_connection is None:
+        per_connection = _converters[connection] = {}
     found = per_connection.get(model)
     if found is None:
         table = model._meta.db_table
