@@ -16,15 +16,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import DatabaseError
 from django.http import Http404
 
+from broadcast_api.exceptions import DatabaseUnavailable
 from broadcast_api.models import StreamType
-from broadcast_api.rendering import start_response, stop_response
 from broadcast_api.serializers import (
+    StartStreamResponseSerializer,
     StartStreamSerializer,
+    StopStreamResponseSerializer,
     StopStreamSerializer,
 )
-from broadcast_api.services import start_stream, stop_in, streams_for
+from broadcast_api.services import start_stream, stop_stream, streams_for
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -52,7 +55,7 @@ def start_hls_stream(request: HttpRequest, name: str | None = None) -> dict[str,
 
 def prepare_start_hls_stream_response(start_result: dict[str, Any]) -> dict[str, Any]:
     """The seed's start JSON (``stream`` and ``endpoint.S3``) as a dict."""
-    return start_response(start_result)
+    return dict(StartStreamResponseSerializer(start_result).data)
 
 
 def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[str, Any]:
@@ -64,12 +67,14 @@ def stop_hls_stream(request: HttpRequest, stream_id: str | None = None) -> dict[
     serializer.is_valid(raise_exception=True)
     streams = streams_for(_owner(request))
     try:
-        result = stop_in(streams, {"pk": serializer.validated_data["id"]})
+        stream = streams.get(pk=serializer.validated_data["id"])
     except streams.model.DoesNotExist:
         raise Http404("No such stream.") from None
-    return {"stream": result.stream}
+    except DatabaseError:
+        raise DatabaseUnavailable("The stream could not be read.", reason="db_error") from None
+    return {"stream": stop_stream(stream).stream}
 
 
 def prepare_stop_hls_stream_response(stop_result: dict[str, Any]) -> dict[str, Any]:
     """The seed's stop JSON (``stream`` with ``stop_date``) as a dict."""
-    return stop_response(stop_result)
+    return dict(StopStreamResponseSerializer(stop_result).data)

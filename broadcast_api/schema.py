@@ -1,77 +1,92 @@
-"""OpenAPI descriptions of the stream endpoints (drf-spectacular)."""
+"""The OpenAPI description of ``StreamViewSet`` (drf-spectacular).
+
+``StreamViewSet.schema`` is a :class:`StreamSchema`, so the schema is right whatever the
+host's ``DEFAULT_SCHEMA_CLASS`` says. Request and success bodies come from the view's
+per-action serializer attributes (``get_serializer_class()`` and
+``get_response_serializer_class()``), so a subclass that swaps a serializer sees the
+change in its schema as well as in its responses. Everything else an operation shows
+(its id, summary, errors, examples, links) is one :class:`Operation` in
+:data:`OPERATIONS`.
+
+Request bodies are described as JSON only: the seed's query-string and form parameters
+keep working (see the README), but a schema listing one body under two media types trips
+client generators.
+"""
 
 from __future__ import annotations
 
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiParameter,
-    OpenApiResponse,
-    extend_schema,
-    extend_schema_view,
-)
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from broadcast_api.serializers import (
-    ErrorSerializer,
-    StartStreamResponseSerializer,
-    StartStreamSerializer,
-    StopStreamResponseSerializer,
-    StopStreamSerializer,
-    StreamSerializer,
-)
+from broadcast_api.serializers import ErrorSerializer
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from drf_spectacular.plumbing import ComponentRegistry
 
 EXAMPLE_ID = "b8c2401d-b2f8-47cd-90bd-53b608d47f3f"
 EXAMPLE_STREAM = {"id": EXAMPLE_ID, "name": "some_name", "start_date": "2015-10-22 15:27:40"}
+EXAMPLE_S3 = {
+    "aws_access_key_id": "ASIAEXAMPLE",
+    "aws_secret_access_key": "wJalrXUtnFEMIEXAMPLEKEY",
+    "aws_session_token": "FwoGZXIvYXdzEXAMPLE",
+    "aws_expiration": 3600.0,
+    "s3_bucket_name": "bucket",
+    "s3_bucket_path": f"streams/{EXAMPLE_ID}",
+    "s3_bucket_region": "us-west-1",
+    "aws_expiration_date": "2015-10-22 16:27:40",
+    "s3_endpoint_url": None,
+}
 
-UNAUTHENTICATED = OpenApiResponse(
-    ErrorSerializer,
-    description="Not authenticated (`not_authenticated`) or not allowed (`permission_denied`).",
-)
 
-
-def invalid(field: str, code: str, message: str) -> OpenApiResponse:
+def error(description: str, *examples: tuple[str, dict[str, Any]]) -> OpenApiResponse:
     return OpenApiResponse(
         ErrorSerializer,
-        description="Invalid parameters (`invalid`), with per-field errors.",
-        examples=[
-            OpenApiExample(
-                f"Invalid {field}",
-                value={
-                    "code": "invalid",
-                    "detail": "The request has invalid parameters.",
-                    "fields": {field: [{"code": code, "message": message}]},
-                },
-            )
-        ],
+        description=description,
+        examples=[OpenApiExample(name, value=value) for name, value in examples],
     )
 
 
-NOT_FOUND = OpenApiResponse(
-    ErrorSerializer,
-    description="No such stream, or not yours (`not_found`).",
-    examples=[OpenApiExample("Not found", value={"code": "not_found", "detail": "Not found."})],
+def invalid(field_name: str, code: str, message: str) -> OpenApiResponse:
+    body = {
+        "code": "invalid",
+        "detail": "The request has invalid parameters.",
+        "fields": {field_name: [{"code": code, "message": message}]},
+    }
+    return error(
+        "Invalid parameters (`invalid`), with per-field errors.", (f"Invalid {field_name}", body)
+    )
+
+
+UNAUTHENTICATED = error(
+    "No credentials (`not_authenticated`) or wrong ones (`authentication_failed`). "
+    "401 when the first authentication class sends a challenge (Basic, Token), "
+    "else 403."
 )
-UNAVAILABLE = OpenApiResponse(
-    ErrorSerializer,
-    description=(
-        "A dependency failed: `storage_unavailable` (STS) or `database_unavailable`. "
-        "Nothing was recorded; retry after the `Retry-After` seconds."
+FORBIDDEN = error(
+    "As 401 when the first authentication class sends no challenge (Session); "
+    "`permission_denied` for a request the permissions refuse (e.g. no CSRF token)."
+)
+NOT_FOUND = error(
+    "No such stream, or not yours (`not_found`).",
+    ("Not found", {"code": "not_found", "detail": "Not found."}),
+)
+UNAVAILABLE = error(
+    "A dependency failed: `storage_unavailable` (STS) or `database_unavailable`. "
+    "Nothing was recorded; retry after the `Retry-After` seconds.",
+    (
+        "STS timed out",
+        {
+            "code": "storage_unavailable",
+            "detail": "Upload credentials are unavailable.",
+            "reason": "sts_timeout",
+        },
     ),
-    examples=[
-        OpenApiExample(
-            "STS timed out",
-            value={
-                "code": "storage_unavailable",
-                "detail": "Upload credentials are unavailable.",
-                "reason": "sts_timeout",
-            },
-        )
-    ],
 )
+AUTH_ERRORS = {401: UNAUTHENTICATED, 403: FORBIDDEN}
 
 RETRY_AFTER = OpenApiParameter(
     "Retry-After",
@@ -80,119 +95,190 @@ RETRY_AFTER = OpenApiParameter(
     response=[503],
     description="Seconds to wait before retrying.",
 )
+STREAM_ID_IN_PATH = OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)
 
-_start = extend_schema(
-    operation_id="stream_start",
-    summary="Start a stream",
-    description=(
-        "Creates a live stream and returns temporary AWS credentials that can upload "
-        "(PutObject and multipart upload) under `s3_bucket_path/` in `s3_bucket_name`, "
-        "and nothing else, for `aws_expiration` seconds. Parameters may come in the "
-        "query string (as the seed's clients send them), a form body or a JSON body."
-    ),
-    request={
-        "application/x-www-form-urlencoded": StartStreamSerializer,
-        "application/json": StartStreamSerializer,
-    },
-    responses={
-        201: OpenApiResponse(
-            StartStreamResponseSerializer,
-            description="Started.",
-            examples=[
-                OpenApiExample(
-                    "Started",
-                    value={
-                        "stream": EXAMPLE_STREAM,
-                        "endpoint": {
-                            "S3": {
-                                "aws_access_key_id": "ASIAEXAMPLE",
-                                "aws_secret_access_key": "wJalrXUtnFEMIEXAMPLEKEY",
-                                "aws_session_token": "FwoGZXIvYXdzEXAMPLE",
-                                "aws_expiration": 3600.0,
-                                "s3_bucket_name": "bucket",
-                                "s3_bucket_path": f"streams/{EXAMPLE_ID}",
-                                "s3_bucket_region": "us-west-1",
-                                "aws_expiration_date": "2015-10-22 16:27:40",
-                                "s3_endpoint_url": None,
-                            }
-                        },
-                    },
-                )
-            ],
+
+@dataclass(frozen=True)
+class Operation:
+    """How one action appears in the schema, beside its serializers."""
+
+    operation_id: str
+    summary: str
+    description: str
+    status: int = 200
+    success: str = "OK."
+    errors: dict[int, OpenApiResponse] = field(default_factory=dict)
+    parameters: list[OpenApiParameter] = field(default_factory=list)
+    examples: list[OpenApiExample] = field(default_factory=list)
+    # OpenAPI links from the success response to other operations (by operationId).
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def links_from_stream_id() -> dict[str, dict[str, Any]]:
+    """Links from a response's ``stream.id`` to the operations that take a stream."""
+    return {
+        "StopStream": {
+            "operationId": "stream_stop",
+            "requestBody": {"id": "$response.body#/stream/id"},
+            "description": "Stop the stream this response describes.",
+        },
+        "RetrieveStream": {
+            "operationId": "stream_retrieve",
+            "parameters": {"id": "$response.body#/stream/id"},
+            "description": "Read the stream this response describes.",
+        },
+    }
+
+
+OPERATIONS: dict[str, Operation] = {
+    "start": Operation(
+        operation_id="stream_start",
+        summary="Start a stream",
+        description=(
+            "Creates a live stream and returns temporary AWS credentials that can upload "
+            "(PutObject and multipart upload) under `s3_bucket_path/` in `s3_bucket_name`, "
+            "and nothing else, for `aws_expiration` seconds. The parameters may also come "
+            "in the query string (as the seed's clients send them) or a form body."
         ),
-        400: invalid("type", "invalid_choice", '"rtmp" is not a valid choice.'),
-        401: UNAUTHENTICATED,
-        403: UNAUTHENTICATED,
-        503: UNAVAILABLE,
-    },
-    parameters=[RETRY_AFTER],
-    tags=["streams"],
-)
-
-_stop = extend_schema(
-    operation_id="stream_stop",
-    summary="Stop a stream",
-    description=(
-        "Ends a live stream. Stopping an ended stream returns it unchanged; concurrent "
-        "stops end it exactly once. Already-issued credentials stay valid until they "
-        "expire (STS credentials cannot be revoked one by one)."
+        status=201,
+        success="Started.",
+        errors={
+            400: invalid("type", "invalid_choice", '"rtmp" is not a valid choice.'),
+            **AUTH_ERRORS,
+            503: UNAVAILABLE,
+        },
+        parameters=[RETRY_AFTER],
+        examples=[
+            OpenApiExample(
+                "Started",
+                value={"stream": EXAMPLE_STREAM, "endpoint": {"S3": EXAMPLE_S3}},
+                response_only=True,
+                status_codes=["201"],
+            )
+        ],
+        links=links_from_stream_id(),
     ),
-    request={
-        "application/x-www-form-urlencoded": StopStreamSerializer,
-        "application/json": StopStreamSerializer,
-    },
-    responses={
-        200: OpenApiResponse(
-            StopStreamResponseSerializer,
-            description="Stopped (or already stopped).",
-            examples=[
-                OpenApiExample(
-                    "Stopped",
-                    value={"stream": {**EXAMPLE_STREAM, "stop_date": "2015-10-22 16:27:40"}},
-                )
-            ],
+    "stop": Operation(
+        operation_id="stream_stop",
+        summary="Stop a stream",
+        description=(
+            "Ends a live stream. Stopping an ended stream returns it unchanged; concurrent "
+            "stops end it exactly once. Already-issued credentials stay valid until they "
+            "expire (STS credentials cannot be revoked one by one). `id` may also come in "
+            "the query string or a form body."
         ),
-        400: invalid("id", "invalid", "Must be a valid UUID."),
-        401: UNAUTHENTICATED,
-        403: UNAUTHENTICATED,
-        404: NOT_FOUND,
-        503: UNAVAILABLE,
-    },
-    parameters=[RETRY_AFTER],
-    tags=["streams"],
-)
+        success="Stopped (or already stopped).",
+        errors={
+            400: invalid("id", "invalid", "Must be a valid UUID."),
+            **AUTH_ERRORS,
+            404: NOT_FOUND,
+            503: UNAVAILABLE,
+        },
+        parameters=[RETRY_AFTER],
+        examples=[
+            OpenApiExample(
+                "Stopped",
+                value={"stream": {**EXAMPLE_STREAM, "stop_date": "2015-10-22 16:27:40"}},
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
+        links={"RetrieveStream": links_from_stream_id()["RetrieveStream"]},
+    ),
+    "list": Operation(
+        operation_id="stream_list",
+        summary="List your streams",
+        description="The caller's streams, newest first, paginated. Never carries credentials.",
+        success="One page of the caller's streams.",
+        errors={
+            400: invalid("status", "invalid_choice", '"paused" is not a valid choice.'),
+            **AUTH_ERRORS,
+            404: error("No such page (`not_found`)."),
+        },
+        parameters=[
+            OpenApiParameter(
+                "status",
+                OpenApiTypes.STR,
+                enum=["live", "ended"],
+                description="Only this status.",
+            )
+        ],
+    ),
+    "retrieve": Operation(
+        operation_id="stream_retrieve",
+        summary="Get one stream",
+        description="One of the caller's streams (staff: any). Never carries credentials.",
+        success="The stream.",
+        errors={**AUTH_ERRORS, 404: NOT_FOUND},
+        parameters=[STREAM_ID_IN_PATH],
+    ),
+}
 
-_list = extend_schema(
-    operation_id="stream_list",
-    summary="List your streams",
-    description="The caller's streams, newest first, paginated. Never carries credentials.",
-    parameters=[
-        OpenApiParameter(
-            "status", OpenApiTypes.STR, enum=["live", "ended"], description="Only this status."
+
+class StreamSchema(AutoSchema):
+    """drf-spectacular's ``AutoSchema`` with the stream operations' descriptions.
+
+    ``operations`` maps an action name to its :class:`Operation`; actions it does not
+    name get drf-spectacular's defaults.
+    """
+
+    operations: dict[str, Operation] = OPERATIONS
+
+    @property
+    def operation(self) -> Operation | None:
+        return self.operations.get(getattr(self.view, "action", None) or "")
+
+    def get_operation(
+        self,
+        path: str,
+        path_regex: str,
+        path_prefix: str,
+        method: str,
+        registry: ComponentRegistry,
+    ) -> dict[str, Any] | None:
+        result = super().get_operation(path, path_regex, path_prefix, method, registry)
+        operation = self.operation
+        if result is not None and operation is not None and operation.links:
+            result["responses"][str(operation.status)]["links"] = operation.links
+        return result
+
+    def get_operation_id(self) -> str:
+        operation = self.operation
+        return operation.operation_id if operation else super().get_operation_id()
+
+    def get_summary(self) -> str | None:
+        operation = self.operation
+        return operation.summary if operation else super().get_summary()
+
+    def get_description(self) -> str:  # type: ignore[override]  # spectacular changed it
+        operation = self.operation
+        return operation.description if operation else super().get_description()
+
+    def get_tags(self) -> list[str]:
+        return ["streams"] if self.operation else super().get_tags()
+
+    def get_override_parameters(self) -> list[Any]:
+        operation = self.operation
+        extra = operation.parameters if operation else []
+        return [*super().get_override_parameters(), *extra]
+
+    def get_examples(self) -> list[OpenApiExample]:
+        operation = self.operation
+        extra = operation.examples if operation else []
+        return [*super().get_examples(), *extra]
+
+    def get_request_serializer(self) -> Any:
+        serializer = super().get_request_serializer()
+        if serializer is None or self.operation is None:
+            return serializer
+        return {"application/json": serializer}
+
+    def get_response_serializers(self) -> Any:
+        operation = self.operation
+        if operation is None:
+            return super().get_response_serializers()
+        view: Any = self.view
+        success = OpenApiResponse(
+            view.get_response_serializer_class(), description=operation.success
         )
-    ],
-    responses={
-        200: StreamSerializer(many=True),
-        400: invalid("status", "invalid_choice", '"paused" is not a valid choice.'),
-        401: UNAUTHENTICATED,
-        403: UNAUTHENTICATED,
-        404: OpenApiResponse(ErrorSerializer, description="No such page (`not_found`)."),
-    },
-    tags=["streams"],
-)
-
-_retrieve = extend_schema(
-    operation_id="stream_retrieve",
-    summary="Get one stream",
-    description="One of the caller's streams (staff: any). Never carries credentials.",
-    parameters=[OpenApiParameter("id", OpenApiTypes.UUID, OpenApiParameter.PATH)],
-    responses={200: StreamSerializer, 401: UNAUTHENTICATED, 403: UNAUTHENTICATED, 404: NOT_FOUND},
-    tags=["streams"],
-)
-
-
-def stream_viewset_schema(viewset: type[T]) -> type[T]:
-    decorated: type[T] = extend_schema_view(
-        start=_start, stop=_stop, list=_list, retrieve=_retrieve
-    )(viewset)
-    return decorated
+        return {operation.status: success, **operation.errors}

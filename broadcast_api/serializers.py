@@ -1,9 +1,11 @@
-"""Request and response serializers: the JSON clients see.
+"""Request and response serializers: the JSON clients see, and what the schema shows.
 
 The start/stop shapes are the seed package's contract and must not change; new keys may
-be added beside them. Times are UTC, formatted ``YYYY-MM-DD HH:MM:SS``. The start and
-stop responses are rendered by ``rendering.py`` on the hot path; their serializers here
-document the same JSON for the schema (the tests keep the two identical).
+be added beside them. Times are UTC, formatted ``YYYY-MM-DD HH:MM:SS``.
+
+``StreamViewSet`` picks these per action through class attributes
+(``start_serializer_class``, ``start_response_serializer_class``, ...); a host changes a
+response by pointing one of them at a subclass.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from rest_framework import serializers
 
 from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import StreamStatus, StreamType
-from broadcast_api.rendering import SEED_DATETIME_FORMAT
+
+SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
 @extend_schema_field(
@@ -41,7 +44,7 @@ class SeedDateTimeField(serializers.DateTimeField):
 
 
 class StartStreamSerializer(serializers.Serializer[Any]):
-    """Parameters of start (query string, form or JSON)."""
+    """Parameters of start (JSON body; the query string and form bodies work too)."""
 
     type = serializers.ChoiceField(
         choices=StreamType.choices, help_text="Stream type; `hls` is the only one."
@@ -56,7 +59,7 @@ class StartStreamSerializer(serializers.Serializer[Any]):
 
 
 class StopStreamSerializer(serializers.Serializer[Any]):
-    """Parameters of stop (query string, form or JSON)."""
+    """Parameters of stop (JSON body; the query string and form bodies work too)."""
 
     id = serializers.UUIDField(help_text="The `stream.id` that start returned.")
 
@@ -69,12 +72,16 @@ class StreamListQuerySerializer(serializers.Serializer[Any]):
 
 
 class StartedStreamSerializer(serializers.Serializer[Any]):
+    """The stream in start's response: the seed's ``id``, ``name``, ``start_date``."""
+
     id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(read_only=True)
     start_date = SeedDateTimeField()
 
 
 class StoppedStreamSerializer(StartedStreamSerializer):
+    """The stream in stop's response: start's keys and ``stop_date``."""
+
     stop_date = SeedDateTimeField(allow_null=True)
 
 
@@ -103,18 +110,21 @@ class S3EndpointSerializer(serializers.Serializer[StorageGrant]):
 
 
 class EndpointSerializer(serializers.Serializer[StorageGrant]):
+    """Where and how to upload; ``S3`` is the only kind so far (the seed's shape)."""
+
     S3 = S3EndpointSerializer(source="*", read_only=True)
 
 
 class StartStreamResponseSerializer(serializers.Serializer[Any]):
-    """The seed's start response: the stream, and where and how to upload."""
+    """The seed's start response, rendered from a ``StartResult`` (or the function
+    API's ``{"stream": ..., "storage": ...}`` dict)."""
 
     stream = StartedStreamSerializer(read_only=True)
     endpoint = EndpointSerializer(source="storage", read_only=True)
 
 
 class StopStreamResponseSerializer(serializers.Serializer[Any]):
-    """The seed's stop response."""
+    """The seed's stop response, rendered from a ``StopResult`` (or ``{"stream": ...}``)."""
 
     stream = StoppedStreamSerializer(read_only=True)
 

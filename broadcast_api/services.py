@@ -2,8 +2,7 @@
 
 Views, the seed's function API, the admin and management code all call these, so the
 rules live in one place: credentials first, then one INSERT; one conditional UPDATE
-decides a stop (and, where the database has ``UPDATE … RETURNING``, also reads the
-stream it stopped); signals are sent after commit, once.
+decides a stop; signals are sent after commit, once.
 """
 
 from __future__ import annotations
@@ -28,11 +27,8 @@ from broadcast_api.models import (
 )
 from broadcast_api.policies import UploadScope
 from broadcast_api.signals import stream_started, stream_stopped
-from broadcast_api.statements import select_first, update_returning
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from django.db.models import QuerySet
 
 logger = logging.getLogger("broadcast_api.services")
@@ -65,15 +61,10 @@ def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet
 
     Anonymous users (no ``pk``) see the ownerless streams a host's own views may create.
     """
-    scope = owner_scope(user, include_others_for_staff=include_others_for_staff)
-    return get_stream_model()._default_manager.filter(**scope)
-
-
-def owner_scope(user: Any, *, include_others_for_staff: bool = True) -> dict[str, Any]:
-    """``streams_for``'s rule as filter arguments, to merge into another lookup."""
+    streams = get_stream_model()._default_manager.all()
     if include_others_for_staff and getattr(user, "is_staff", False):
-        return {}
-    return {"owner_id": getattr(user, "pk", None)}
+        return streams
+    return streams.filter(owner_id=getattr(user, "pk", None))
 
 
 def start_stream(
@@ -127,68 +118,14 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
             stream.refresh_from_db(fields=["status", "stop_date", "stop_reason"])
             return StopResult(stream=stream, stopped=False)
     except DatabaseError as exc:
-        raise stop_failed(stream.pk, exc) from None
+        logger.error("could not stop stream %s: %s", stream.pk, type_name(exc))
+        raise DatabaseUnavailable("The stream could not be stopped.", reason="db_error") from None
     stream.status = StreamStatus.ENDED
     stream.stop_date = now
     stream.stop_reason = reason
-    return stopped(stream, reason)
-
-
-def stop_live_stream(
-    queryset: QuerySet[Any], lookup: Mapping[str, Any], *, reason: str = StopReason.CLIENT
-) -> StopResult | None:
-    """Stop the live stream of ``queryset`` matching ``lookup`` with one statement.
-
-    ``UPDATE … SET status = 'ended' … WHERE <queryset's filters> AND <lookup> AND status =
-    'live' RETURNING …`` decides and reads at once. ``None`` means it stopped nothing: the
-    stream is not in ``queryset``, has already ended, or the database has no ``UPDATE …
-    RETURNING``; the caller then reads the stream and answers as ``stop_stream`` would.
-    """
-    values = {"status": StreamStatus.ENDED, "stop_date": timezone.now(), "stop_reason": reason}
-    try:
-        rows = update_returning(queryset, values, {**lookup, "status": StreamStatus.LIVE})
-    except NotImplementedError:  # no UPDATE … RETURNING here
-        return None
-    except DatabaseError as exc:
-        raise stop_failed(dict(lookup), exc) from None
-    if not rows:
-        return None
-    return stopped(rows[0], reason)
-
-
-def stop_in(
-    queryset: QuerySet[Any], lookup: Mapping[str, Any], *, reason: str = StopReason.CLIENT
-) -> StopResult:
-    """Stop the stream of ``queryset`` (the caller's scope) matching ``lookup``.
-
-    A live stream: one ``UPDATE … RETURNING`` (on other databases, a read, then
-    ``stop_stream``). An ended one: that UPDATE matches nothing and one read answers.
-    Raise the model's ``DoesNotExist`` when ``queryset`` has no such stream.
-    """
-    result = stop_live_stream(queryset, lookup, reason=reason)
-    if result is not None:
-        return result
-    try:
-        stream = select_first(queryset, lookup)
-    except DatabaseError as exc:
-        raise stop_failed(dict(lookup), exc) from None
-    if stream is None:
-        raise queryset.model.DoesNotExist("No such stream.")
-    return stop_stream(stream, reason=reason)
-
-
-def stopped(stream: AbstractStream, reason: str) -> StopResult:
-    """What every successful stop does after its UPDATE: log, then signal after commit."""
     logger.info("stream %s stopped (%s)", stream.pk, reason)
-    model = type(stream)
     transaction.on_commit(lambda: stream_stopped.send(sender=model, stream=stream, reason=reason))
     return StopResult(stream=stream, stopped=True)
-
-
-def stop_failed(stream: object, exc: DatabaseError) -> DatabaseUnavailable:
-    """Log which stream (its id, or the lookup that names it) and the error class only."""
-    logger.error("could not stop stream %s: %s", stream, type_name(exc))
-    return DatabaseUnavailable("The stream could not be stopped.", reason="db_error")
 
 
 def stop_streams(queryset: QuerySet[Any], *, reason: str) -> int:

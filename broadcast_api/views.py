@@ -6,8 +6,10 @@ Customise it the DRF way, by subclassing and registering the subclass::
         authentication_classes = [TokenAuthentication]
         throttle_classes = [UserRateThrottle]
 
-Hooks: ``get_queryset``, ``perform_start``, ``perform_stop``,
-``get_start_response_data``, ``get_stop_response_data``.
+Swap a response by pointing ``start_response_serializer_class`` (or
+``stop_response_serializer_class``, ``serializer_class``) at a subclass of ours. Hooks:
+``get_queryset``, ``perform_start``, ``perform_stop``; stop is always ``get_object()``
+then ``perform_stop()``.
 """
 
 from __future__ import annotations
@@ -19,35 +21,29 @@ from django.http import QueryDict
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from broadcast_api import schema
 from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
-from broadcast_api.models import AbstractStream, StopReason, get_stream_model
+from broadcast_api.models import AbstractStream, StopReason
 from broadcast_api.permissions import IsOwnerOrStaff
-from broadcast_api.rendering import start_response, stop_response
+from broadcast_api.schema import StreamSchema
 from broadcast_api.serializers import (
+    StartStreamResponseSerializer,
     StartStreamSerializer,
+    StopStreamResponseSerializer,
     StopStreamSerializer,
     StreamListQuerySerializer,
     StreamSerializer,
 )
-from broadcast_api.services import (
-    StartResult,
-    StopResult,
-    owner_scope,
-    start_stream,
-    stop_in,
-    stop_stream,
-    streams_for,
-)
+from broadcast_api.services import StartResult, StopResult, start_stream, stop_stream, streams_for
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
     from rest_framework.request import Request
+    from rest_framework.serializers import BaseSerializer
 
 
 class StreamPagination(PageNumberPagination):
@@ -73,13 +69,24 @@ def request_params(request: Request) -> dict[str, Any]:
     return params
 
 
-@schema.stream_viewset_schema
 class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Start, stop, list and retrieve streams.
+
+    Serializers are chosen per action, as DRF's generic views choose theirs: the
+    request by ``<action>_serializer_class`` (``serializer_class`` when there is none),
+    the response by ``<action>_response_serializer_class`` (else the request's).
+    """
+
     serializer_class = StreamSerializer
+    start_serializer_class = StartStreamSerializer
+    start_response_serializer_class = StartStreamResponseSerializer
+    stop_serializer_class = StopStreamSerializer
+    stop_response_serializer_class = StopStreamResponseSerializer
     # The responses are a JSON contract; the browsable API's negotiation costs ~0.1 ms.
     renderer_classes = [JSONRenderer]
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
     pagination_class = StreamPagination
+    schema = StreamSchema()
     lookup_url_kwarg = "id"
     lookup_value_regex = "[^/]+"  # any id reaches the view, which answers 404 in our shape
 
@@ -97,81 +104,46 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 queryset = queryset.filter(status=params.validated_data["status"])
         return queryset
 
+    def get_serializer_class(self) -> type[BaseSerializer[Any]]:
+        action_class: type[BaseSerializer[Any]] | None = getattr(
+            self, f"{self.action}_serializer_class", None
+        )
+        return action_class or super().get_serializer_class()
+
+    def get_response_serializer_class(self) -> type[BaseSerializer[Any]]:
+        action_class: type[BaseSerializer[Any]] | None = getattr(
+            self, f"{self.action}_response_serializer_class", None
+        )
+        return action_class or self.get_serializer_class()
+
+    def get_response_serializer(self, *args: Any, **kwargs: Any) -> BaseSerializer[Any]:
+        """The current action's response serializer, with the usual context."""
+        kwargs.setdefault("context", self.get_serializer_context())
+        return self.get_response_serializer_class()(*args, **kwargs)
+
     # -- start --------------------------------------------------------------------------
 
     @action(detail=False, methods=["post"])
     def start(self, request: Request) -> Response:
-        serializer = StartStreamSerializer(data=request_params(request))
+        serializer = self.get_serializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         result = self.perform_start(serializer)
-        return Response(self.get_start_response_data(result), status=status.HTTP_201_CREATED)
+        data = self.get_response_serializer(result).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
-    def perform_start(self, serializer: StartStreamSerializer) -> StartResult:
+    def perform_start(self, serializer: BaseSerializer[Any]) -> StartResult:
         return start_stream(owner=self.request.user, **serializer.validated_data)
-
-    def get_start_response_data(self, result: StartResult) -> dict[str, Any]:
-        return start_response(result)
 
     # -- stop ---------------------------------------------------------------------------
 
     @action(detail=False, methods=["post"])
     def stop(self, request: Request) -> Response:
-        serializer = StopStreamSerializer(data=request_params(request))
+        """Stop the stream named by ``id`` in the body (or the query string)."""
+        serializer = self.get_serializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         self.kwargs[self.lookup_url_kwarg] = serializer.validated_data["id"]
-        result = self.stop_without_get_object()
-        if result is None:  # a hook or an object permission needs the stream first
-            result = self.perform_stop(self.get_object())
-        return Response(self.get_stop_response_data(result))
-
-    def stop_without_get_object(self) -> StopResult | None:
-        """Stop through ``services.stop_in`` when that provably decides the same.
-
-        ``get_object()`` then ``perform_stop()`` cost a SELECT and an UPDATE.
-        ``stop_in`` stops a live stream with one ``UPDATE … RETURNING``. It is used when
-        nothing needs the stream before the write: ``perform_stop``, ``get_object`` and
-        ``check_object_permissions`` are not overridden, and every object permission
-        is either a no-op or ``IsOwnerOrStaff``, which becomes an owner filter. The
-        write then carries the whole decision, with the same queryset, filters, lookup
-        and permission as the two-step path. An ended stream is answered by one read, a
-        stream outside our own queryset by a 404, as ``get_object`` would. ``None``
-        means "take the two-step path".
-        """
-        cls = type(self)
-        if (
-            cls.perform_stop is not StreamViewSet.perform_stop
-            or cls.get_object is not StreamViewSet.get_object
-            or cls.check_object_permissions is not StreamViewSet.check_object_permissions
-        ):
-            return None
-        user = self.request.user
-        lookup = {self.lookup_field: self.kwargs[self.lookup_url_kwarg]}
-        own_queryset = cls.get_queryset is StreamViewSet.get_queryset
-        if own_queryset:  # the same rows, with the scope merged into one filter() call
-            queryset = get_stream_model()._default_manager.all()
-            lookup.update(owner_scope(user))
-        else:
-            queryset = self.get_queryset()
-        for permission in self.get_permissions():
-            check = type(permission).has_object_permission
-            if check is IsOwnerOrStaff.has_object_permission:
-                if not getattr(user, "is_staff", False):
-                    if getattr(user, "pk", None) is None:
-                        return None  # IsOwnerOrStaff refuses ownerless streams
-                    if not own_queryset:  # our own queryset already says exactly this
-                        lookup["owner_id"] = user.pk
-            elif check is not BasePermission.has_object_permission:
-                return None
-        queryset = self.filter_queryset(queryset)
-        try:
-            return stop_in(queryset, lookup, reason=StopReason.CLIENT)
-        except queryset.model.DoesNotExist:
-            if own_queryset:
-                raise exceptions.NotFound() from None
-            return None  # a wider queryset: get_object tells 403 (not yours) from 404
+        result = self.perform_stop(self.get_object())
+        return Response(self.get_response_serializer(result).data)
 
     def perform_stop(self, stream: AbstractStream) -> StopResult:
         return stop_stream(stream, reason=StopReason.CLIENT)
-
-    def get_stop_response_data(self, result: StopResult) -> dict[str, Any]:
-        return stop_response(result)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.routers import SimpleRouter
 from rest_framework.throttling import UserRateThrottle
 
+from broadcast_api.serializers import StartedStreamSerializer, StartStreamResponseSerializer
 from broadcast_api.views import StreamViewSet
 
 
@@ -21,3 +25,25 @@ class TokenStreamViewSet(StreamViewSet):
 router = SimpleRouter()
 router.register("stream", TokenStreamViewSet, basename="custom-stream")
 urlpatterns = router.urls
+
+
+class StartedStreamWithChannel(StartedStreamSerializer):
+    """A host adds a field beside the seed's (README: Customising the views)."""
+
+    channel = serializers.SerializerMethodField()
+
+    def get_channel(self, stream: Any) -> str:
+        return f"channel-{stream.name or 'unnamed'}"
+
+
+class StartResponseWithChannel(StartStreamResponseSerializer):
+    stream = StartedStreamWithChannel(read_only=True)
+
+
+class ChannelStreamViewSet(StreamViewSet):
+    start_response_serializer_class = StartResponseWithChannel
+
+
+channel_router = SimpleRouter()
+channel_router.register("stream", ChannelStreamViewSet, basename="channel-stream")
+channel_urlpatterns = channel_router.urls

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -108,3 +109,37 @@ def test_reset_forgets_shared_providers(sts: Any) -> None:
     assert get_credential_provider() is first
     reset_credential_provider()
     assert get_credential_provider() is not first
+
+
+def test_a_swapped_response_serializer_changes_the_response_and_the_schema(
+    sts: Any, client_for: Any, user: Any, tmp_path: Path
+) -> None:
+    """tests/custom_urls.py: ``start_response_serializer_class`` set to a subclass."""
+    body = client_for(user).post("/channel/stream/start/?type=hls&name=news").json()
+    assert body["stream"]["channel"] == "channel-news"
+    # The seed's keys are untouched beside the new one.
+    assert set(body["stream"]) == {"id", "name", "start_date", "channel"}
+    assert set(body["endpoint"]["S3"]) >= {"aws_access_key_id", "s3_bucket_path"}
+    stopped = client_for(user).post("/channel/stream/stop/", {"id": body["stream"]["id"]})
+    assert "channel" not in stopped.json()["stream"]  # only start's serializer was swapped
+
+    schema_file = tmp_path / "schema.yaml"
+    call_command(
+        "spectacular",
+        "--urlconf",
+        "tests.channel_urls",
+        "--file",
+        str(schema_file),
+        "--validate",
+        "--fail-on-warn",
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    schema = yaml.safe_load(schema_file.read_text())
+    components = schema["components"]["schemas"]
+    start_201 = schema["paths"]["/stream/start/"]["post"]["responses"]["201"]
+    response_ref = start_201["content"]["application/json"]["schema"]["$ref"]
+    response_component = components[response_ref.rsplit("/", 1)[1]]
+    stream_ref = response_component["properties"]["stream"]["allOf"][0]["$ref"]
+    assert "channel" in components[stream_ref.rsplit("/", 1)[1]]["properties"]
+    assert "channel" not in components["StoppedStream"]["properties"]
