@@ -1,7 +1,11 @@
 """Admin for the default stream model: read-only records and a stop action.
 
-Credentials are never stored, so there is nothing secret to show. A host that swaps
-the model registers its own admin (it may reuse :class:`StreamAdmin`).
+Streams are never added, changed or deleted here: a stream is started by its
+broadcaster, and ended only through ``services.stop_stream`` (a deleted live stream
+would skip stop and its ``stream_stopped`` signal). The *Stop selected live streams*
+action needs the model's change permission. Credentials are never stored, so there is
+nothing secret to show. A host that swaps the model registers its own admin (it may
+reuse :class:`StreamAdmin`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename, get_user_model
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -16,34 +21,38 @@ from broadcast_api.models import StopReason, Stream
 from broadcast_api.services import stop_streams
 
 if TYPE_CHECKING:
-    from django.db.models import QuerySet
+    from collections.abc import Sequence
+
+    from django.db.models import Model, QuerySet
     from django.http import HttpRequest
 
 
 class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ["__str__", "owner", "status", "start_date", "stop_date", "stop_reason"]
     list_filter = ["status", "type", "stop_reason"]
-    search_fields = ["=id", "name"]
     list_select_related = ["owner"]
     date_hierarchy = "start_date"
-    readonly_fields = [
-        "id",
-        "type",
-        "owner",
-        "status",
-        "start_date",
-        "stop_date",
-        "stop_reason",
-        "s3_bucket",
-        "s3_prefix",
-        "s3_region",
-    ]
     actions = ["stop_selected"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # streams are started by broadcasters through the API
+    def get_search_fields(self, request: HttpRequest) -> Sequence[str]:
+        """By exact id, name, or the owner's username (whatever the user model calls it)."""
+        return ["=id", "name", f"owner__{get_user_model().USERNAME_FIELD}"]
 
-    @admin.action(description=_("Stop selected live streams"), permissions=["change"])
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return False
+
+    def has_stop_permission(self, request: HttpRequest) -> bool:
+        """Stopping is a change of state: it takes the model's change permission."""
+        codename = get_permission_codename("change", self.opts)
+        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+
+    @admin.action(description=_("Stop selected live streams"), permissions=["stop"])
     def stop_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         count = stop_streams(queryset, reason=StopReason.ADMIN)
         self.message_user(

@@ -9,6 +9,7 @@ import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+import boto3
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
@@ -44,6 +45,32 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
             )
         )
     return messages
+
+
+@register(Tags.security, deploy=True)
+def check_server_identity(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``check --deploy``: an S3-compatible server, and no identity to call its STS with.
+
+    On AWS an instance or task role supplies one at run time (and probing for it here
+    would wait on the metadata service), so only a configured endpoint URL is checked.
+    """
+    if not (conf.STS_ENDPOINT_URL or conf.S3_ENDPOINT_URL):
+        return []
+    if conf.AWS_ACCESS_KEY_ID and conf.AWS_SECRET_ACCESS_KEY:
+        return []
+    if boto3.session.Session().get_credentials() is not None:
+        return []
+    return [
+        Warning(
+            "The server has no AWS credentials for its S3-compatible endpoint: every start "
+            "will answer 503 (reason sts_no_credentials).",
+            hint="Set BROADCAST_API_AWS_ACCESS_KEY_ID and BROADCAST_API_AWS_SECRET_ACCESS_KEY, "
+            "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.",
+            id="broadcast_api.W004",
+        )
+    ]
 
 
 def _check_storage() -> list[CheckMessage]:

@@ -25,6 +25,7 @@ from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
     EndpointConnectionError,
+    NoCredentialsError,
     ReadTimeoutError,
 )
 from django.utils.module_loading import import_string
@@ -132,6 +133,17 @@ class CredentialProvider:
             raise self._unavailable("sts_timeout", type(exc).__name__) from None
         except EndpointConnectionError as exc:
             raise self._unavailable("sts_unreachable", type(exc).__name__) from None
+        except NoCredentialsError:
+            logger.error(
+                "STS %s failed: the server has no AWS credentials of its own. Set "
+                "BROADCAST_API_AWS_ACCESS_KEY_ID and BROADCAST_API_AWS_SECRET_ACCESS_KEY, "
+                "or give the process credentials boto3 finds (environment variables, a "
+                "profile, an instance or task role).",
+                self.operation_name,
+            )
+            raise StorageUnavailable(
+                "Upload credentials are unavailable.", reason="sts_no_credentials"
+            ) from None
         except ClientError as exc:
             # Ceph RGW answers S3-style XML: boto3 then puts Code at the top level.
             response: dict[str, Any] = dict(exc.response)

@@ -17,6 +17,8 @@ for _name in list(os.environ):
         del os.environ[_name]
 os.environ["AWS_CONFIG_FILE"] = os.devnull
 os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+# No instance-metadata probe (a second of timeouts off EC2) when no credentials are set.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 # Runs only in the swapped-model subprocess of test_extending.py.
 collect_ignore = [] if os.environ.get("BROADCAST_TEST_SWAPPED_MODEL") else ["test_swapped_only.py"]

@@ -83,14 +83,32 @@ def test_changelist_and_change_page_show_no_secret(
             assert secret not in html
 
 
-def test_change_page_is_read_only(sts: Any, client_for: Any, user: Any, admin_client: Any) -> None:
+def test_nothing_can_be_changed_or_deleted(
+    sts: Any, client_for: Any, user: Any, admin_client: Any
+) -> None:
+    """Even a superuser: a name edit is refused, and so is a delete (it would skip stop)."""
     stream_id = start(client_for(user), "read-only")["stream"]["id"]
-    url = reverse("admin:broadcast_api_stream_change", args=[stream_id])
-    response = admin_client.post(url, {"s3_prefix": "other/prefix", "status": "ended"})
-    assert response.status_code in {200, 302}
+    change_url = reverse("admin:broadcast_api_stream_change", args=[stream_id])
+    page = admin_client.get(change_url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'name="name"' not in html  # no form field: the page is a view
+    assert 'name="_save"' not in html
+    edit = admin_client.post(change_url, {"name": "renamed", "status": "ended"})
+    assert edit.status_code == 403
+    delete_url = reverse("admin:broadcast_api_stream_delete", args=[stream_id])
+    assert admin_client.get(delete_url).status_code == 403
+    assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    changelist = admin_client.get(reverse(CHANGELIST)).content.decode()
+    assert "delete_selected" not in changelist
+    assert "stop_selected" in changelist
+    bulk_delete = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "delete_selected", helpers.ACTION_CHECKBOX_NAME: [stream_id], "post": "yes"},
+    )
+    assert bulk_delete.status_code in {200, 302}
     stream = get_stream_model()._default_manager.get(pk=stream_id)
-    assert stream.s3_prefix == f"streams/{stream_id}"
-    assert stream.status == "live"
+    assert (stream.name, stream.status) == ("read-only", "live")
 
 
 def test_search_by_exact_id_and_by_name(
@@ -107,6 +125,8 @@ def test_search_by_exact_id_and_by_name(
     assert list(by_name.context["cl"].result_list.values_list("pk", flat=True)) == [
         uuid.UUID(second)
     ]
+    by_owner = admin_client.get(url, {"q": user.username})
+    assert by_owner.context["cl"].result_count == 2
     not_an_id = admin_client.get(url, {"q": "not-a-uuid"})
     assert not_an_id.status_code == 200
     assert not_an_id.context["cl"].result_count == 0

@@ -263,3 +263,36 @@ def test_manage_py_check_reports_but_does_not_fail_on_a_warning(settings: Any) -
     assert "broadcast_api.W003" in stderr.getvalue()
     with pytest.raises(SystemCheckError, match=r"broadcast_api\.W003"):
         call_command("check", "--fail-level", "WARNING", stdout=StringIO(), stderr=StringIO())
+
+
+def deploy_check_output() -> str:
+    out = StringIO()
+    call_command("check", "--deploy", "--tag", "security", stdout=out, stderr=out)
+    return out.getvalue()
+
+
+def test_deploy_check_warns_of_a_server_without_credentials(settings: Any) -> None:
+    """W004 (``check --deploy`` only): an endpoint URL, no keys, nothing in boto3's chain."""
+    settings.BROADCAST_API_STS_ENDPOINT_URL = "http://127.0.0.1:7480"
+    settings.BROADCAST_API_AWS_ACCESS_KEY_ID = None
+    settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY = None
+    assert "broadcast_api.W004" in deploy_check_output()
+    plain = StringIO()
+    call_command("check", stdout=plain, stderr=plain)
+    assert "W004" not in plain.getvalue()
+
+
+@pytest.mark.parametrize("identity", ["settings", "environment", "no endpoint"])
+def test_deploy_check_is_quiet_when_there_is_an_identity(
+    settings: Any, monkeypatch: pytest.MonkeyPatch, identity: str
+) -> None:
+    settings.BROADCAST_API_STS_ENDPOINT_URL = "http://127.0.0.1:7480"
+    if identity != "settings":
+        settings.BROADCAST_API_AWS_ACCESS_KEY_ID = None
+        settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY = None
+    if identity == "environment":
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "from-env")
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "from-env-secret")
+    if identity == "no endpoint":  # AWS itself: a role is found at run time
+        settings.BROADCAST_API_STS_ENDPOINT_URL = None
+    assert "W004" not in deploy_check_output()

@@ -74,6 +74,7 @@ def test_swapped_model_migrates_and_serves_the_api() -> None:
             "tests/test_api_contract.py",
             "tests/test_function_api.py",
             "tests/test_stop_paths.py",
+            "tests/test_response_shapes.py",
             "tests/test_swapped_only.py",
         ],
         cwd=ROOT,

@@ -357,6 +357,23 @@ def test_sts_access_denied_is_not_retried(
     assert_no_secrets(response, debug_logs)
 
 
+@pytest.mark.django_db
+def test_server_without_credentials_is_told_so(
+    sts: Any, settings: Any, client_for: Any, user: Any, debug_logs: pytest.LogCaptureFixture
+) -> None:
+    """No server keys and nothing in boto3's chain: its own reason, and a log that says
+    what to set (the first hour of a host on an S3-compatible server)."""
+    settings.BROADCAST_API_AWS_ACCESS_KEY_ID = None
+    settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY = None
+    response = client_for(user).post("/stream/start/?type=hls&name=no-identity")
+    assert_unavailable(response, "storage_unavailable", "sts_no_credentials")
+    assert stream_count() == 0
+    [record] = [r for r in debug_logs.records if r.name == "broadcast_api.credentials"]
+    assert record.levelname == "ERROR"
+    assert "BROADCAST_API_AWS_ACCESS_KEY_ID" in record.getMessage()
+    assert_no_secrets(response, debug_logs)
+
+
 # -- database failures --------------------------------------------------------------
 
 
