@@ -21,8 +21,6 @@ from broadcast_api.models import StopReason, Stream
 from broadcast_api.services import stop_streams
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
-
     from django.db.models import Model, QuerySet
     from django.http import HttpRequest
 
@@ -34,7 +32,7 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     date_hierarchy = "start_date"
     actions = ["stop_selected"]
 
-    def get_search_fields(self, request: HttpRequest) -> Sequence[str]:
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
         """By exact id, name, or the owner's username (whatever the user model calls it)."""
         return ["=id", "name", f"owner__{get_user_model().USERNAME_FIELD}"]
 
