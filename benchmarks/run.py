@@ -6,7 +6,7 @@ Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (under 5 mi
    ``broadcast_bench`` if missing, migrates it, creates the bench user and its token and
    seeds two pools of live streams (baseline, package) for the stop runs.
 2. In-process: Django's test client, per-request latency and CPU time of the baseline,
-   the same work in a minimal DRF view (``baseline_drf``) and broadcast_api, interleaved.
+   and broadcast_api, interleaved.
 3. For gunicorn ``sync`` (2 workers) and ``gthread`` (2 workers x 4 threads): warms up,
    then for start and for stop runs ``wrk -t2 -c8 -d6s --latency`` three times,
    alternating baseline and package (B P, P B, B P). Each run records requests/s, p50,
@@ -883,7 +883,7 @@ def render(report: dict[str, Any]) -> str:
                     f"  {side + ' ' + endpoint:19} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f}"
                     f" {s['mean_ms']:8.2f} {c['p50_ms']:11.2f}  {nq}"
                 )
-        for other in [x for x in ("baseline_drf", "package") if x in ip_sides]:
+        for other in [x for x in ("package",) if x in ip_sides]:
             for endpoint in ("start", "stop"):
                 b = ip["latency"]["baseline"][endpoint]
                 p = ip["latency"][other][endpoint]

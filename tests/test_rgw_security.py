@@ -502,3 +502,32 @@ def test_federation_token_provider_answers_503_because_rgw_lacks_it(
     assert response.json()["code"] == "storage_unavailable"
     assert response.headers["Retry-After"]
     assert not get_stream_model()._default_manager.exists()
+
+
+def test_rgw_answers_404_for_a_missing_key_to_credentials_that_cannot_read(
+    grant: Grant, attack_log: list[tuple[str, int]]
+) -> None:
+    """A documented RGW difference (README, security model): it looks the key up before
+    it authorizes the read, so a missing key is 404 and an existing one 403, under the
+    stream's prefix and anywhere else in the bucket. AWS answers 403 for both when the
+    caller lacks s3:ListBucket. A broadcaster learns whether a key exists; it still
+    reads nothing."""
+    grant.upload()
+    missing = {
+        "GetObject missing key, own prefix": lambda: grant.s3.get_object(
+            Bucket=grant.bucket, Key=f"{grant.prefix}/nope.ts"
+        ),
+        "HeadObject missing key, own prefix": lambda: grant.s3.head_object(
+            Bucket=grant.bucket, Key=f"{grant.prefix}/nope.ts"
+        ),
+        "GetObject missing key, elsewhere in the bucket": lambda: grant.s3.get_object(
+            Bucket=grant.bucket, Key="private/nope.ts"
+        ),
+    }
+    for attack, call in missing.items():
+        assert_denied(attack_log, attack, call, expected=(404,))
+    assert_denied(
+        attack_log,
+        "GetObject existing private key (contrast)",
+        lambda: grant.s3.get_object(Bucket=grant.bucket, Key=PRIVATE_KEY),
+    )

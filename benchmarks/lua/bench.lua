@@ -7,7 +7,8 @@
 --   BENCH_BASE          stop: first unused index of the pool
 --   BENCH_THREADS       stop: wrk's -t (thread t uses indexes base + t, base + t + T, ...)
 --   BENCH_RESTOP_EVERY  stop: every Nth request re-stops a stream this thread stopped
---                       earlier (the idempotent path); 0 = never. Default 4.
+--                       earlier (the idempotent path); 0 = never (the default: every
+--                       stop ends a fresh live stream, as real traffic does).
 --   BENCH_LIMIT         stop each thread after this many responses (0 = run for -d);
 --                       a stopped thread creates BENCH_DONE_DIR/<thread>, and run.py
 --                       sends wrk SIGINT once every thread is done (wrk itself would
@@ -33,7 +34,7 @@ local paths = list(os.getenv("BENCH_PATHS") or "")
 local pools = list(os.getenv("BENCH_POOL") or "00000000")
 local bases = list(os.getenv("BENCH_BASE") or "0", tonumber)
 local sides = math.max(1, #paths)
-local restop_every = tonumber(os.getenv("BENCH_RESTOP_EVERY") or "4")
+local restop_every = tonumber(os.getenv("BENCH_RESTOP_EVERY") or "0")
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 local done_dir = os.getenv("BENCH_DONE_DIR") or ""
 

@@ -10,7 +10,5 @@ urlpatterns = [
     *([path("", include("broadcast_api.urls"))] if getattr(settings, "PACKAGE", True) else []),
     path("baseline/start/", views.start, name="baseline-start"),
     path("baseline/stop/", views.stop, name="baseline-stop"),
-    path("baseline/drf/start/", views.drf_start, name="baseline-drf-start"),
-    path("baseline/drf/stop/", views.drf_stop, name="baseline-drf-stop"),
     path("__bench/counters/", views.counters, name="bench-counters"),
 ]

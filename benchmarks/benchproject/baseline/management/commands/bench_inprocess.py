@@ -1,11 +1,10 @@
 """In-process latency: Django's test client against the baselines and broadcast_api.
 
-Three sides: ``baseline`` (hand-written Django views), ``baseline_drf`` (the same work in
-minimal DRF APIViews) and ``package`` (broadcast_api's POST /stream/start/ and /stop/).
+Two sides: ``baseline`` (hand-written DRF views with serializers and the ORM) and
+``package`` (broadcast_api's POST /stream/start/ and /stop/).
 
 Calls are interleaved (baseline, package, package, baseline, ...) so drift hits both
-alike. Stops follow the same mix as the wrk runs: three stops of live streams, then a
-re-stop of one of them (the idempotent path), over the streams this command started.
+alike. Every stop ends a fresh live stream, one this command started.
 Also reports this thread's CPU time per request (the Python work without the waits for
 PostgreSQL and STS), SQL queries per request, and boto3 Sessions/clients built.
 With ``--profile DIR``, profiles broadcast_api's start and stop with pyinstrument.
@@ -29,27 +28,9 @@ from django.test.utils import CaptureQueriesContext
 
 URLS = {
     "baseline": {"start": "/baseline/start/", "stop": "/baseline/stop/"},
-    # The baseline's work inside a minimal DRF APIView: what DRF's machinery alone costs.
-    "baseline_drf": {"start": "/baseline/drf/start/", "stop": "/baseline/drf/stop/"},
     "package": {"start": "/stream/start/", "stop": "/stream/stop/"},
 }
 START_BODY = {"type": "hls", "name": "bench"}
-
-
-def stop_sequence(ids: list[str], count: int) -> list[str]:
-    """Three fresh stops, then a re-stop of the first of those three; repeat."""
-    out: list[str] = []
-    fresh = iter(ids)
-    group: list[str] = []
-    while len(out) < count:
-        if len(group) == 3:
-            out.append(group[0])
-            group = []
-        else:
-            stream_id = next(fresh)
-            group.append(stream_id)
-            out.append(stream_id)
-    return out
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -80,7 +61,6 @@ class Command(BaseCommand):
         client = Client(headers={"Authorization": f"Token {options['token']}"})
         sides = [
             "baseline",
-            "baseline_drf",
             *(["package"] if getattr(settings, "PACKAGE", True) else []),
         ]
         n = options["n"]
@@ -107,7 +87,7 @@ class Command(BaseCommand):
                 _, response = call(side, "start", START_BODY)
                 warm_ids[side].append(response.json()["stream"]["id"])
         for side in sides:
-            for stream_id in stop_sequence(warm_ids[side], 20):
+            for stream_id in warm_ids[side]:
                 call(side, "stop", {"id": stream_id})
 
         cpu.clear()
@@ -121,10 +101,9 @@ class Command(BaseCommand):
                 elapsed, response = call(side, "start", START_BODY)
                 samples[side]["start"].append(elapsed)
                 ids[side].append(response.json()["stream"]["id"])
-        sequences = {side: stop_sequence(ids[side], n) for side in sides}
         for i in range(n):
             for side in sides if i % 2 == 0 else reversed(sides):
-                elapsed, _ = call(side, "stop", {"id": sequences[side][i]})
+                elapsed, _ = call(side, "stop", {"id": ids[side][i]})
                 samples[side]["stop"].append(elapsed)
         after = instrument.snapshot()
         cpu_ms = {
@@ -185,7 +164,7 @@ class Command(BaseCommand):
             written[f"{side}-start"] = self._write(profiler, directory, f"{side}-start")
             profiler = Profiler(interval=0.0002)
             profiler.start()
-            for stream_id in stop_sequence(ids, count):
+            for stream_id in ids:
                 call(side, "stop", {"id": stream_id})
             profiler.stop()
             written[f"{side}-stop"] = self._write(profiler, directory, f"{side}-stop")
