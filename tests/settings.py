@@ -7,6 +7,7 @@ both); the default is SQLite. The S3/STS endpoints are filled in by the moto fix
 from __future__ import annotations
 
 import os
+import tempfile
 
 SECRET_KEY = "tests-not-secret"
 DEBUG = False
@@ -63,7 +64,20 @@ if os.environ.get("BROADCAST_TEST_DB", "sqlite") == "postgres":
         }
     }
 else:
-    DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
+    # A file, as a deployed SQLite database is, so that threads racing in the tests share
+    # one database through real file locks (an in-memory one would lock whole tables).
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": "broadcast_api.sqlite3",
+            "TEST": {
+                "NAME": os.path.join(
+                    tempfile.gettempdir(), f"broadcast_api_test_{os.getpid()}.sqlite3"
+                )
+            },
+            "OPTIONS": {"timeout": 20, "init_command": "PRAGMA synchronous=OFF"},
+        }
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "/static/"
