@@ -1,9 +1,9 @@
 """Concurrent stops end a stream exactly once; concurrent starts never collide.
 
 Part one races ``services.stop_stream`` in-process: 50 threads with their own database
-connections, on PostgreSQL and on SQLite. Part two races real HTTP requests against gunicorn (2 processes x 8 threads)
-serving ``tests.live_project`` on a PostgreSQL database created for the run, with STS and
-S3 on a moto server; the project's receivers append each signal to a file, so counts hold
+connections, on PostgreSQL and on SQLite. Part two races real HTTP requests against
+gunicorn (2 processes x 8 threads) serving ``tests.live_project`` on a PostgreSQL
+database created for the run, with STS and S3 on a moto server; the project's receivers append each signal to a file, so counts hold
 across worker processes.
 """
 
