@@ -3,8 +3,8 @@
 Part one races ``services.stop_stream`` in-process: 50 threads with their own database
 connections, on PostgreSQL and on SQLite. Part two races real HTTP requests against
 gunicorn (2 processes x 8 threads) serving ``tests.live_project`` on a PostgreSQL
-database created for the run, with STS and S3 on a moto server; the project's receivers append each signal to a file, so counts hold
-across worker processes.
+database created for the run, with STS and S3 on a moto server; the project's receivers
+append each signal to a file, so counts hold across worker processes.
 """
 
 from __future__ import annotations
