@@ -27,7 +27,7 @@ import boto3
 from benchproject import instrument
 from botocore.config import Config
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -116,7 +116,11 @@ def _policy(bucket: str, prefix: str) -> str:
 
 def _params(request: Request) -> dict[str, Any]:
     """The seed's clients send the query string; newer ones a form or JSON body."""
-    return {**request.query_params.dict(), **cast("dict[str, Any]", request.data)}
+    body = request.data
+    return {
+        **request.query_params.dict(),
+        **(body.dict() if isinstance(body, QueryDict) else cast("dict[str, Any]", body)),
+    }
 
 
 @api_view(["POST"])
