@@ -16,7 +16,7 @@ class BroadcastAPIConfig(AppConfig):
             checks,  # noqa: F401  (registers the checks)
             redaction,
         )
-        from broadcast_api.credentials import on_setting_changed
+        from broadcast_api.clients import on_setting_changed
 
         redaction.install()
-        setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.credentials")
+        setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.clients")

@@ -14,7 +14,13 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
-from broadcast_api.conf import LEGACY_S3_KEYS, MAX_CREDENTIALS_TTL, MIN_CREDENTIALS_TTL, conf
+from broadcast_api.conf import (
+    LEGACY_S3_KEYS,
+    MAX_CREDENTIALS_TTL,
+    MAX_PRESIGNED_URL_TTL,
+    MIN_CREDENTIALS_TTL,
+    conf,
+)
 from broadcast_api.policies import is_valid_bucket, is_valid_key_prefix, is_valid_region
 
 if TYPE_CHECKING:
@@ -35,6 +41,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
     messages: list[CheckMessage] = []
     messages += _check_storage()
     messages += _check_credentials()
+    messages += _check_playback()
     messages += _check_legacy()
     if not settings.USE_TZ:
         messages.append(
@@ -204,13 +211,67 @@ def _check_credentials() -> list[CheckMessage]:
     return messages
 
 
-def _check_positive_int(name: str, hint: str, check_id: str) -> list[CheckMessage]:
+def _check_playback() -> list[CheckMessage]:
+    messages: list[CheckMessage] = []
+    name = conf.PLAYLIST_NAME
+    if (
+        not isinstance(name, str)
+        or not name.endswith(".m3u8")
+        or not is_valid_key_prefix(name)
+        or name.startswith("/")
+    ):
+        messages.append(
+            Error(
+                f"BROADCAST_API_PLAYLIST_NAME {name!r} is not a playlist file name.",
+                hint='A key under the stream\'s prefix ending in ".m3u8", e.g. "index.m3u8".',
+                id="broadcast_api.E012",
+            )
+        )
+    base = conf.PLAYBACK_BASE_URL
+    if base is not None and not _is_url(base):
+        messages.append(
+            Error(
+                f"BROADCAST_API_PLAYBACK_BASE_URL {base!r} is not an http(s) URL.",
+                hint="None serves private playlists from this server; a URL (a CDN in front "
+                "of the bucket) makes playback_url public.",
+                id="broadcast_api.E013",
+            )
+        )
+    messages += _check_positive_int(
+        "PLAYBACK_TOKEN_TTL", "Seconds a playback_url's token stays valid.", "E014"
+    )
+    messages += _check_positive_int(
+        "PLAYBACK_URL_TTL",
+        f"Seconds a presigned media URL stays valid, at most {MAX_PRESIGNED_URL_TTL}.",
+        "E014",
+        maximum=MAX_PRESIGNED_URL_TTL,
+    )
+    if conf.PLAYLIST_CACHE not in settings.CACHES:
+        messages.append(
+            Error(
+                f"BROADCAST_API_PLAYLIST_CACHE {conf.PLAYLIST_CACHE!r} is not in CACHES.",
+                hint="Name a cache alias; with several servers, a shared one (Redis).",
+                id="broadcast_api.E015",
+            )
+        )
+    return messages
+
+
+def _check_positive_int(
+    name: str, hint: str, check_id: str, *, maximum: int | None = None
+) -> list[CheckMessage]:
     value = getattr(conf, name)
-    if not isinstance(value, bool) and isinstance(value, int) and value >= 1:
+    if (
+        not isinstance(value, bool)
+        and isinstance(value, int)
+        and value >= 1
+        and (maximum is None or value <= maximum)
+    ):
         return []
+    wanted = "a positive integer" if maximum is None else f"an integer from 1 to {maximum}"
     return [
         Error(
-            f"BROADCAST_API_{name} {value!r} is not a positive integer.",
+            f"BROADCAST_API_{name} {value!r} is not {wanted}.",
             hint=hint,
             id=f"broadcast_api.{check_id}",
         )

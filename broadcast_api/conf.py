@@ -16,6 +16,7 @@ DEFAULT_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
 DEFAULT_STREAM_MODEL = "broadcast_api.Stream"
 MIN_CREDENTIALS_TTL = 900
 MAX_CREDENTIALS_TTL = 43200
+MAX_PRESIGNED_URL_TTL = 7 * 24 * 3600  # SigV4's limit
 
 # Legacy BROADCAST_SETTINGS["S3"] keys and the flat setting each one maps onto.
 LEGACY_S3_KEYS = {
@@ -122,6 +123,33 @@ class Settings:
     @property
     def PAGE_SIZE(self) -> int:
         value: int = self._get("PAGE_SIZE", 50)
+        return value
+
+    # -- playback ---------------------------------------------------------------------
+
+    @property
+    def PLAYLIST_NAME(self) -> str:
+        value: str = self._get("PLAYLIST_NAME", "index.m3u8")
+        return value
+
+    @property
+    def PLAYBACK_BASE_URL(self) -> str | None:
+        value = self._get("PLAYBACK_BASE_URL", None)
+        return str(value).rstrip("/") if value else None
+
+    @property
+    def PLAYBACK_TOKEN_TTL(self) -> int:
+        value: int = self._get("PLAYBACK_TOKEN_TTL", 3600)
+        return value
+
+    @property
+    def PLAYBACK_URL_TTL(self) -> int:
+        value: int = self._get("PLAYBACK_URL_TTL", 3600)
+        return value
+
+    @property
+    def PLAYLIST_CACHE(self) -> str:
+        value: str = self._get("PLAYLIST_CACHE", "default")
         return value
 
     @property

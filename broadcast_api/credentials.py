@@ -1,9 +1,8 @@
 """Credential providers: mint short-lived credentials that can upload to one prefix.
 
-A provider owns one boto3 STS client, built lazily under a lock and shared by every
-thread (boto3 documents clients as thread-safe; sessions are not). The client is rebuilt
-after ``fork()`` and when a ``BROADCAST_API_*`` setting changes (Django's
-``setting_changed``, as ``override_settings`` sends), never per request.
+A provider owns one boto3 STS client, a :class:`~broadcast_api.clients.SharedClient`:
+built lazily, shared by every thread, rebuilt after ``fork()`` and when a
+``BROADCAST_API_*`` setting changes, never per request.
 
 Subclass :class:`CredentialProvider` and point ``BROADCAST_API_CREDENTIAL_PROVIDER`` at
 the subclass to mint credentials another way.
@@ -12,14 +11,12 @@ the subclass to mint credentials another way.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.config import Config
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -30,10 +27,12 @@ from botocore.exceptions import (
 )
 from django.utils.module_loading import import_string
 
+from broadcast_api.clients import SharedClient, aws_client_config, server_credentials
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 
 if TYPE_CHECKING:
+    from botocore.config import Config
     from mypy_boto3_sts.client import STSClient
     from mypy_boto3_sts.type_defs import CredentialsTypeDef
 
@@ -66,30 +65,21 @@ class CredentialProvider:
     operation_name = "sts"
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._client: STSClient | None = None
-        self._client_pid: int | None = None
+        self._client: SharedClient[STSClient] = SharedClient(self.create_client)
 
     # -- hooks a subclass may override ------------------------------------------------
 
     def get_client_config(self) -> Config:
         """Short timeouts and standard retries, so a slow STS cannot pin every worker."""
-        return Config(
-            connect_timeout=conf.STS_CONNECT_TIMEOUT,
-            read_timeout=conf.STS_READ_TIMEOUT,
-            retries={"mode": "standard", "total_max_attempts": conf.STS_MAX_ATTEMPTS},
-        )
+        return aws_client_config()
 
     def get_client_kwargs(self) -> dict[str, Any]:
         """Arguments of the STS client; server keys come from boto3's chain when unset."""
-        kwargs: dict[str, Any] = {
+        return {
             "region_name": conf.S3_REGION,
             "endpoint_url": conf.STS_ENDPOINT_URL,
+            **server_credentials(),
         }
-        if conf.AWS_ACCESS_KEY_ID and conf.AWS_SECRET_ACCESS_KEY:
-            kwargs["aws_access_key_id"] = conf.AWS_ACCESS_KEY_ID
-            kwargs["aws_secret_access_key"] = conf.AWS_SECRET_ACCESS_KEY
-        return kwargs
 
     def request_credentials(
         self, client: STSClient, scope: UploadScope, *, duration_seconds: int
@@ -100,21 +90,12 @@ class CredentialProvider:
     # -- the shared client ------------------------------------------------------------
 
     def get_client(self) -> STSClient:
-        """The shared client; the fast path is one attribute read and a pid compare."""
-        client = self._client
-        if client is not None and self._client_pid == os.getpid():
-            return client
-        with self._lock:
-            if self._client is None or self._client_pid != os.getpid():
-                self._client = self.create_client()
-                self._client_pid = os.getpid()
-            return self._client
+        """The shared client (built on first use)."""
+        return self._client.get()
 
     def invalidate(self) -> None:
         """Drop the client; the next request builds one from the current settings."""
-        with self._lock:
-            self._client = None
-            self._client_pid = None
+        self._client.invalidate()
 
     def create_client(self) -> STSClient:
         session = boto3.session.Session()
@@ -244,12 +225,3 @@ def reset_credential_provider() -> None:
     """Forget the shared providers (tests; after swapping the provider class at runtime)."""
     with _providers_lock:
         _providers.clear()
-
-
-def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
-    """``setting_changed`` receiver (connected in ``AppConfig.ready``)."""
-    if setting.startswith("BROADCAST_API_") or setting == "BROADCAST_SETTINGS":
-        with _providers_lock:
-            providers = list(_providers.values())
-        for provider in providers:
-            provider.invalidate()

@@ -26,10 +26,12 @@ logger = logging.getLogger("broadcast_api.errors")
 RETRY_AFTER_SECONDS = 5
 
 
-class ServiceUnavailable(exceptions.APIException):
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_detail = "A service this API depends on is unavailable."
-    default_code = "service_unavailable"
+class BroadcastAPIError(exceptions.APIException):
+    """A :class:`~broadcast_api.exceptions.BroadcastError`, answered with its status."""
+
+    def __init__(self, detail: str, *, code: str, status_code: int) -> None:
+        super().__init__(detail, code=code)
+        self.status_code = status_code
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
@@ -43,7 +45,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, BroadcastError):
         reason = exc.reason
-        exc = ServiceUnavailable(exc.message, code=exc.code)
+        exc = BroadcastAPIError(exc.message, code=exc.code, status_code=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:  # not an API error: let Django answer it
         return None

@@ -1,7 +1,8 @@
-"""Errors the domain layer raises; the API turns them into 503 responses.
+"""Errors the domain layer raises; the API answers each with its status and ``code``.
 
-They carry a stable machine-readable ``code`` and a ``reason`` naming which dependency
-failed and how. Their messages never contain credentials.
+They carry a stable machine-readable ``code``, the HTTP ``status_code`` the API answers
+with, and (for a failing dependency) a ``reason`` naming which one failed and how.
+Their messages never contain credentials.
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ class BroadcastError(Exception):
     """Base class of the package's own errors."""
 
     code = "broadcast_error"
+    status_code = 503
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
 
 
 class StorageUnavailable(BroadcastError):
-    """Upload credentials could not be minted (STS unreachable, slow, throttled, denied)."""
+    """STS or S3 failed: unreachable, slow, throttled, denied, or no identity."""
 
     code = "storage_unavailable"
 
@@ -28,3 +30,10 @@ class DatabaseUnavailable(BroadcastError):
     """The stream could not be recorded or read because the database failed."""
 
     code = "database_unavailable"
+
+
+class PlaylistNotReady(BroadcastError):
+    """The stream has no playlist in the bucket yet: its broadcaster has not uploaded."""
+
+    code = "playlist_not_ready"
+    status_code = 404

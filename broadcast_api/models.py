@@ -65,6 +65,11 @@ class AbstractStream(models.Model):
     s3_bucket = models.CharField(_("S3 bucket"), max_length=63)
     s3_prefix = models.CharField(_("S3 key prefix"), max_length=1024)
     s3_region = models.CharField(_("S3 region"), max_length=32)
+    is_public = models.BooleanField(
+        _("public"),
+        default=False,
+        help_text=_("Anyone may watch it; otherwise the owner, staff and token holders."),
+    )
 
     class Meta:
         abstract = True

@@ -28,7 +28,12 @@ if TYPE_CHECKING:
     from drf_spectacular.plumbing import ComponentRegistry
 
 EXAMPLE_ID = "b8c2401d-b2f8-47cd-90bd-53b608d47f3f"
-EXAMPLE_STREAM = {"id": EXAMPLE_ID, "name": "some_name", "start_date": "2015-10-22 15:27:40"}
+EXAMPLE_STREAM = {
+    "id": EXAMPLE_ID,
+    "name": "some_name",
+    "start_date": "2015-10-22 15:27:40",
+    "playback_url": f"https://api.example.com/stream/{EXAMPLE_ID}/playlist.m3u8?token=...",
+}
 EXAMPLE_S3 = {
     "aws_access_key_id": "ASIAEXAMPLE",
     "aws_secret_access_key": "wJalrXUtnFEMIEXAMPLEKEY",
@@ -112,6 +117,10 @@ class Operation:
     examples: list[OpenApiExample] = field(default_factory=list)
     # OpenAPI links from the success response to other operations (by operationId).
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # A success body that is not the response serializer's JSON: a string of this type.
+    media_type: str | None = None
+    # Open to anonymous callers as well (its own rules decide who may use it).
+    anonymous: bool = False
 
 
 def links_from_stream_id() -> dict[str, dict[str, Any]]:
@@ -204,6 +213,54 @@ OPERATIONS: dict[str, Operation] = {
             )
         ],
     ),
+    "playlist": Operation(
+        operation_id="stream_playlist",
+        summary="Watch a stream: its HLS playlist",
+        description=(
+            "The stream's current HLS playlist, read from the bucket, with every media URI "
+            "replaced by a short-lived presigned S3 URL (nested playlists point back here "
+            "with `rendition`). Open to the owner and staff, to anyone when the stream is "
+            "public, and to anyone with a valid `token` (the one in `playback_url`); others "
+            "get 404. Cached for about half a target duration (a recording longer)."
+        ),
+        success="The playlist (`application/vnd.apple.mpegurl`).",
+        errors={
+            401: UNAUTHENTICATED,
+            404: error(
+                "No such stream, not yours to watch (`not_found`), or no playlist uploaded "
+                "yet (`playlist_not_ready`).",
+                (
+                    "Not ready",
+                    {
+                        "code": "playlist_not_ready",
+                        "detail": "The broadcaster has not uploaded a playlist yet.",
+                    },
+                ),
+            ),
+            503: error(
+                "S3 failed and no cached copy is usable (`storage_unavailable`; `reason`: "
+                "`s3_timeout`, `s3_unreachable`, `s3_access_denied`, `s3_no_credentials`, "
+                "`s3_error`)."
+            ),
+        },
+        parameters=[
+            STREAM_ID_IN_PATH,
+            OpenApiParameter(
+                "token",
+                OpenApiTypes.STR,
+                description="A playback token (from `playback_url`): watch without logging in.",
+            ),
+            OpenApiParameter(
+                "rendition",
+                OpenApiTypes.STR,
+                description="A nested playlist's key under the stream's prefix (the URIs of "
+                "a master playlist point here with it).",
+            ),
+            RETRY_AFTER,
+        ],
+        media_type="application/vnd.apple.mpegurl",
+        anonymous=True,
+    ),
     "retrieve": Operation(
         operation_id="stream_retrieve",
         summary="Get one stream",
@@ -277,8 +334,25 @@ class StreamSchema(AutoSchema):
         operation = self.operation
         if operation is None:
             return super().get_response_serializers()
+        if operation.media_type is not None:
+            body = {
+                (operation.status, operation.media_type): OpenApiResponse(
+                    OpenApiTypes.STR, description=operation.success
+                )
+            }
+            return {
+                **body,
+                **{(code, "application/json"): error for code, error in operation.errors.items()},
+            }
         view: Any = self.view
         success = OpenApiResponse(
             view.get_response_serializer_class(), description=operation.success
         )
         return {operation.status: success, **operation.errors}
+
+    def get_auth(self) -> list[dict[str, Any]]:
+        auth: list[dict[str, Any]] = super().get_auth()
+        operation = self.operation
+        if operation is not None and operation.anonymous and {} not in auth:
+            auth.append({})
+        return auth

@@ -13,11 +13,13 @@ from __future__ import annotations
 from datetime import UTC
 from typing import Any
 
+from django.urls import NoReverseMatch
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import StreamStatus, StreamType
+from broadcast_api.playback import playback_url
 
 SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -40,6 +42,34 @@ class SeedDateTimeField(serializers.DateTimeField):
         super().__init__(**kwargs)
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "description": "Where a player opens the stream's HLS playlist: this server's "
+        "`/stream/{id}/playlist.m3u8` (with a `token` for a private stream) or, with "
+        "BROADCAST_API_PLAYBACK_BASE_URL, a public CDN URL.",
+    }
+)
+class PlaybackUrlField(serializers.Field):  # type: ignore[type-arg]
+    """The stream's ``playback_url`` (see ``broadcast_api.playback``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        request = self.context.get("request")
+        view = self.context.get("view")
+        url = None
+        if request is not None and view is not None and hasattr(view, "basename"):
+            try:  # the playlist URL of the ViewSet answering (a host may mount its own)
+                url = view.reverse_action("playlist", kwargs={"id": value.pk}, request=request)
+            except NoReverseMatch:
+                url = None
+        return playback_url(value, request=request, url=url)
+
+
 # -- requests -----------------------------------------------------------------------
 
 
@@ -55,6 +85,11 @@ class StartStreamSerializer(serializers.Serializer[Any]):
         allow_blank=True,
         default="",
         help_text="A name for the stream, at most 255 characters.",
+    )
+    is_public = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="Anyone may watch it; otherwise the owner, staff and token holders.",
     )
 
 
@@ -77,6 +112,8 @@ class StartedStreamSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(read_only=True)
     start_date = SeedDateTimeField()
+    # Added beside the seed's keys:
+    playback_url = PlaybackUrlField()
 
 
 class StoppedStreamSerializer(StartedStreamSerializer):
@@ -142,6 +179,8 @@ class StreamSerializer(serializers.Serializer[Any]):
     s3_bucket_name = serializers.CharField(source="s3_bucket", read_only=True)
     s3_bucket_path = serializers.CharField(source="s3_prefix", read_only=True)
     s3_bucket_region = serializers.CharField(source="s3_region", read_only=True)
+    is_public = serializers.BooleanField(read_only=True)
+    playback_url = PlaybackUrlField()
 
 
 # -- errors -------------------------------------------------------------------------

@@ -68,7 +68,12 @@ def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet
 
 
 def start_stream(
-    *, owner: Any = None, name: str = "", type: str = StreamType.HLS, **extra: Any
+    *,
+    owner: Any = None,
+    name: str = "",
+    type: str = StreamType.HLS,
+    is_public: bool = False,
+    **extra: Any,
 ) -> StartResult:
     """Mint upload credentials, then record the stream with one INSERT.
 
@@ -86,6 +91,7 @@ def start_stream(
             name=name,
             type=type,
             owner=owner,
+            is_public=is_public,
             s3_bucket=scope.bucket,
             s3_prefix=scope.prefix,
             s3_region=scope.region,

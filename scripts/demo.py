@@ -8,9 +8,9 @@ Run with the project's venv (``make demo`` does, after vendoring the player's hl
 It starts, all on 127.0.0.1, on free ports (Django on 8000 when free), without root:
 
 1. ``moto_server`` (S3 + STS + IAM), prepared as an AWS account would be for
-   broadcast_api: the bucket; a bucket policy allowing anonymous ``s3:GetObject``
-   (public playback, like a public bucket or a CDN in front of it: moto answers an
-   anonymous GET of a private object with 403); a CORS rule allowing GET from the player
+   broadcast_api: the bucket, private (moto answers an anonymous GET with 403, as a bucket
+   with Block Public Access does: viewers get presigned URLs from the playlist endpoint);
+   a CORS rule allowing GET from the player
    page's origin only (moto's blanket ``Access-Control-Allow-Origin: *`` is turned off
    with ``MOTO_DISABLE_GLOBAL_CORS``, so the browser is served by the bucket's rule, as
    by AWS); and the role ``arn:aws:iam::123456789012:role/broadcast-uploader`` that the
@@ -23,8 +23,9 @@ It starts, all on 127.0.0.1, on free ports (Django on 8000 when free), without r
 
 then prints what to open and how to start/stop a stream with curl. Ctrl-C (or SIGTERM)
 stops the publisher first (it ends its stream), then the server, then the emulator.
-Logs: ``.run/demo/*.log``. The player reads playlists and segments straight from the
-emulator (no Django proxy).
+Logs: ``.run/demo/*.log``. The player opens each stream's ``playback_url``: the
+example project's ``/stream/<id>/playlist.m3u8``, whose presigned URLs take it to the
+segments in the emulator.
 
 The functions here are also what the end-to-end tests use (``tests/e2e_support.py``).
 """
@@ -184,19 +185,6 @@ def prepare(endpoint_url: str, *, bucket: str, region: str, origins: Sequence[st
     if region != "us-east-1":
         create["CreateBucketConfiguration"] = {"LocationConstraint": region}
     s3.create_bucket(**create)
-    public_read = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PublicPlayback",
-                "Effect": "Allow",
-                "Principal": "*",
-                "Action": "s3:GetObject",
-                "Resource": f"arn:aws:s3:::{bucket}/*",
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public_read))
     if origins:
         s3.put_bucket_cors(
             Bucket=bucket,

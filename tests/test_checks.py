@@ -25,6 +25,10 @@ def test_the_test_settings_are_clean() -> None:
 
 
 def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None:
+    settings.BROADCAST_API_PLAYLIST_NAME = "live/main.m3u8"
+    settings.BROADCAST_API_PLAYBACK_BASE_URL = "https://cdn.example.com/"
+    settings.BROADCAST_API_PLAYBACK_TOKEN_TTL = 60
+    settings.BROADCAST_API_PLAYBACK_URL_TTL = 7 * 24 * 3600
     settings.BROADCAST_API_S3_ENDPOINT_URL = "http://127.0.0.1:5000"
     settings.BROADCAST_API_STS_ENDPOINT_URL = "https://sts.example.com"
     settings.BROADCAST_API_KEY_PREFIX = "/tenant-1/streams/"
@@ -96,6 +100,22 @@ ERRORS = [
     ("PAGE_SIZE", 0, "broadcast_api.E010"),
     ("PAGE_SIZE", "50", "broadcast_api.E010"),
     ("PAGE_SIZE", False, "broadcast_api.E010"),
+    # E012: the playlist name
+    ("PLAYLIST_NAME", "index.ts", "broadcast_api.E012"),
+    ("PLAYLIST_NAME", "../index.m3u8", "broadcast_api.E012"),
+    ("PLAYLIST_NAME", "/index.m3u8", "broadcast_api.E012"),
+    ("PLAYLIST_NAME", "*.m3u8", "broadcast_api.E012"),
+    ("PLAYLIST_NAME", None, "broadcast_api.E012"),
+    # E013: the public playback base URL
+    ("PLAYBACK_BASE_URL", "cdn.example.com", "broadcast_api.E013"),
+    ("PLAYBACK_BASE_URL", "ftp://cdn.example.com", "broadcast_api.E013"),
+    # E014: playback lifetimes
+    ("PLAYBACK_TOKEN_TTL", 0, "broadcast_api.E014"),
+    ("PLAYBACK_TOKEN_TTL", "3600", "broadcast_api.E014"),
+    ("PLAYBACK_URL_TTL", 7 * 24 * 3600 + 1, "broadcast_api.E014"),
+    ("PLAYBACK_URL_TTL", -1, "broadcast_api.E014"),
+    # E015: the playlist cache
+    ("PLAYLIST_CACHE", "no-such-cache", "broadcast_api.E015"),
 ]
 
 

@@ -32,6 +32,11 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "STS_READ_TIMEOUT": (5.0, float),
     "STS_MAX_ATTEMPTS": (3, int),
     "PAGE_SIZE": (50, int),
+    "PLAYLIST_NAME": ("index.m3u8", str),
+    "PLAYBACK_BASE_URL": (None, None),
+    "PLAYBACK_TOKEN_TTL": (3600, int),
+    "PLAYBACK_URL_TTL": (3600, int),
+    "PLAYLIST_CACHE": ("default", str),
 }
 
 

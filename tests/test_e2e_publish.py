@@ -17,6 +17,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import m3u8
 import pytest
@@ -55,13 +56,13 @@ def header(headers: dict[str, str], name: str) -> str:
 
 
 class PlaylistWatcher(threading.Thread):
-    """Polls the live playlist in S3 and checks every segment it names is already there
+    """Polls the live playlist as a player does (``playback_url``, through the example
+    project) and checks every segment it names is already in S3 behind its presigned URL
     (the publisher uploads segments before the playlist that lists them)."""
 
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.url = url
-        self.base = url.rsplit("/", 1)[0]
         self.checked: set[str] = set()
         self.missing: list[str] = []
         self.polls = 0
@@ -73,14 +74,13 @@ class PlaylistWatcher(threading.Thread):
             if status != 200:
                 continue
             self.polls += 1
-            for uri in m3u8.loads(body.decode()).segments.uri:
-                if uri in self.checked:
+            for segment in m3u8.loads(body.decode()).segments:
+                name = urlsplit(str(segment.uri)).path.rsplit("/", 1)[-1]
+                if name in self.checked:
                     continue
-                self.checked.add(uri)
-                # GET, not HEAD: moto authorizes an anonymous HEAD as s3:HeadObject, which
-                # no policy grants (AWS checks s3:GetObject for both).
-                if http_get(f"{self.base}/{uri}")[0] != 200:
-                    self.missing.append(uri)
+                self.checked.add(name)
+                if http_get(str(segment.uri))[0] != 200:
+                    self.missing.append(name)
 
 
 def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -> None:
@@ -99,8 +99,9 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
         stream_id = stream["id"]
         assert stream["name"] == "e2e broadcast"
         assert started["s3_bucket_path"].endswith(stream_id)
-        playlist_url = stack.emulator.object_url(f"{started['s3_bucket_path']}/index.m3u8")
-        watcher = PlaylistWatcher(playlist_url)
+        playback_url = stream["playback_url"]
+        assert playback_url.startswith(f"{stack.base_url}/stream/{stream_id}/playlist.m3u8?token=")
+        watcher = PlaylistWatcher(playback_url)
         watcher.start()
         returncode = publisher.process.wait(timeout=BROADCAST_SECONDS + 40)
         watcher.done.set()
@@ -120,15 +121,23 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
     assert detail["status"] == "ended"
     assert detail["stop_date"]
 
-    # While live, the playlist in S3 never named a segment that was not uploaded yet.
+    # While live, the playlist never named a segment that was not uploaded yet.
     assert watcher.polls >= 3
     assert watcher.missing == []
 
-    # The final playlist: what a player fetches, anonymously, straight from S3.
-    status, headers, body = http_get(playlist_url)
-    assert status == 200
+    # The bucket is private: nothing in it can be read without a presigned URL.
+    key = f"{started['s3_bucket_path']}/index.m3u8"
+    assert http_get(stack.emulator.object_url(key))[0] == 403
+
+    # The recording, after stop: the token holder, the owner, and nobody else.
+    playlist_path = f"{stack.base_url}/stream/{stream_id}/playlist.m3u8"
+    status, headers, body = http_get(playback_url)
+    assert status == 200, body
     assert header(headers, "Content-Type") == "application/vnd.apple.mpegurl"
-    assert "no-cache" in header(headers, "Cache-Control")
+    assert header(headers, "Cache-Control").startswith("private, max-age=")
+    assert http_get(playlist_path, auth=("demo", "demo"))[2] == body
+    assert http_get(playlist_path)[0] == 404
+    assert http_get(f"{playlist_path}?token=forged")[0] == 404
     text = body.decode()
     playlist = m3u8.loads(text)
     assert playlist.is_endlist, text
@@ -138,34 +147,38 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
     assert "#EXT-X-PROGRAM-DATE-TIME" in text
     assert playlist.segments[0].program_date_time is not None
     segments = playlist.segments
-    print(f"\ne2e: {len(segments)} segments, {sum(s.duration for s in segments):.1f}s in S3")
+    print(f"\ne2e: {len(segments)} segments, {sum(s.duration or 0 for s in segments):.1f}s")
     assert len(segments) >= 3
 
-    # Every segment is in S3 with the right headers and decodes without a single error.
+    # Every segment, fetched through its presigned URL, has the publisher's headers and
+    # decodes without a single error.
+    names = [urlsplit(str(segment.uri)).path.rsplit("/", 1)[-1] for segment in segments]
     keys = {
         obj["Key"].rsplit("/", 1)[1]
         for obj in stack.emulator.s3().list_objects_v2(
             Bucket=stack.emulator.bucket, Prefix=f"{started['s3_bucket_path']}/"
         )["Contents"]
     }
-    assert keys == {"index.m3u8", *segments.uri}
-    for number, segment in enumerate(segments, start=1):
+    assert keys == {"index.m3u8", *names}
+    for number, (segment, name) in enumerate(zip(segments, names, strict=True), start=1):
+        assert "X-Amz-Signature=" in str(segment.uri)
         # 1 s each; the last one is cut short where the broadcast stopped.
-        assert 0 < segment.duration <= 1.1
+        duration = segment.duration or 0
+        assert 0 < duration <= 1.1
         if number < len(segments):
-            assert segment.duration >= 0.9, segment.uri
-        status, headers, data = http_get(f"{playlist_url.rsplit('/', 1)[0]}/{segment.uri}")
+            assert duration >= 0.9, name
+        status, headers, data = http_get(str(segment.uri))
         assert status == 200
         assert header(headers, "Content-Type") == "video/mp2t"
         assert "max-age=31536000" in header(headers, "Cache-Control")
-        local = tmp_path / segment.uri
+        local = tmp_path / name
         local.write_bytes(data)
-        assert decode_errors(ffmpeg, local) == (0, ""), segment.uri
+        assert decode_errors(ffmpeg, local) == (0, ""), name
 
 
-def test_sigterm_ends_the_broadcast_and_stops_the_stream(stack: Any, tmp_path: Path) -> None:
+def test_sigterm_ends_a_public_broadcast_anyone_can_watch(stack: Any, tmp_path: Path) -> None:
     publisher = demo.start_publisher(
-        stack, name="sigterm", extra=SMALL, log_path=tmp_path / "publisher.log"
+        stack, name="sigterm", extra=[*SMALL, "--public"], log_path=tmp_path / "publisher.log"
     )
     try:
         stream_id = publisher.wait_event("started", timeout=30)["stream"]["id"]
@@ -179,9 +192,10 @@ def test_sigterm_ends_the_broadcast_and_stops_the_stream(stack: Any, tmp_path: P
     assert publisher.wait_event("stopped", timeout=1)["stream"]["stop_date"]
     status, _, body = http_get(f"{stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
     assert json.loads(body)["status"] == "ended"
-    started = publisher.wait_event("started", timeout=1)
-    status, _, body = http_get(
-        stack.emulator.object_url(f"{started['s3_bucket_path']}/index.m3u8")
-    )
-    assert status == 200
+    # A public stream: its playback_url has no token, and an anonymous player opens it.
+    playback_url = publisher.wait_event("started", timeout=1)["stream"]["playback_url"]
+    assert "token=" not in playback_url
+    status, headers, body = http_get(playback_url)
+    assert status == 200, body
+    assert header(headers, "Cache-Control").startswith("public, max-age=")
     assert m3u8.loads(body.decode()).is_endlist

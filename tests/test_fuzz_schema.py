@@ -151,7 +151,7 @@ def test_every_operation_conforms_to_the_schema(
                 session=session,
                 tally=tally,
             )
-        if operation.path == "/stream/{id}/":
+        if operation.path in ("/stream/{id}/", "/stream/{id}/playlist.m3u8"):
             for stream_id in known_ids:
                 fuzz(
                     operation.as_strategy(path_parameters={"id": stream_id}),
@@ -180,6 +180,7 @@ def test_every_operation_conforms_to_the_schema(
         "POST /stream/stop/",
         "GET /stream/",
         "GET /stream/{id}/",
+        "GET /stream/{id}/playlist.m3u8",
     }
     assert tally.examples >= len(tally.operations) * MAX_EXAMPLES
     assert 201 in tally.statuses, "no stream was ever started: the fuzzing is not authenticated"

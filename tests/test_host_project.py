@@ -16,21 +16,25 @@ on a real server (``runserver``) against moto's S3/STS over HTTP:
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 import requests
 
+from broadcast_api.playlists import NOT_READY_SECONDS
 from tests.servers import ROLE_ARN, MotoServer, free_port, require_or_skip, wait_for_port
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
@@ -39,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PROJECT = "hostsite"
 SUPERUSER, PASSWORD = "admin", "admin-password"
+GENERATOR_CONFIG = {"content_type_overrides": {"application/vnd.apple.mpegurl": "text/plain"}}
 
 
 def readme_section(title: str) -> str:
@@ -277,12 +282,18 @@ def test_admin_and_swagger_ui_are_served(server: str) -> None:
     assert "swagger-ui" in swagger.text
 
 
+PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg0.ts\n"
+
+
 def generate_client(server: str, into: Path) -> Any:
     """openapi-python-client on the served schema; the package is imported as generated."""
     executable = Path(sys.executable).with_name("openapi-python-client")
     if not executable.exists() and shutil.which("openapi-python-client") is None:
         require_or_skip("openapi-python-client", "it is not installed")
     output = into / "broadcasts_client"
+    # The README's one line of generator configuration: read the HLS playlist as text.
+    config = into / "openapi-python-client.json"
+    config.write_text(json.dumps(GENERATOR_CONFIG))
     result = subprocess.run(
         [
             str(executable if executable.exists() else "openapi-python-client"),
@@ -293,6 +304,8 @@ def generate_client(server: str, into: Path) -> Any:
             "none",
             "--output-path",
             str(output),
+            "--config",
+            str(config),
             "--fail-on-warning",
         ],
         capture_output=True,
@@ -320,7 +333,13 @@ def test_a_generated_client_drives_start_list_retrieve_stop(
     models = importlib.import_module("broadcasts_client.models")
     api = {
         name: importlib.import_module(f"broadcasts_client.api.streams.{name}")
-        for name in ("stream_start", "stream_list", "stream_retrieve", "stream_stop")
+        for name in (
+            "stream_start",
+            "stream_list",
+            "stream_retrieve",
+            "stream_playlist",
+            "stream_stop",
+        )
     }
     client = client_package.AuthenticatedClient(base_url=server, token=token, prefix="Token")
 
@@ -340,6 +359,30 @@ def test_a_generated_client_drives_start_list_retrieve_stop(
 
     detail = api["stream_retrieve"].sync(stream_id, client=client)
     assert (detail.id, detail.status) == (stream_id, models.StatusEnum.LIVE)
+
+    # Upload as the broadcaster would, then watch through the generated client.
+    s3 = started.parsed.endpoint.s3
+    broadcaster = boto3.session.Session().client(
+        "s3",
+        region_name=s3.s3_bucket_region,
+        endpoint_url=s3.s3_endpoint_url,
+        aws_access_key_id=s3.aws_access_key_id,
+        aws_secret_access_key=s3.aws_secret_access_key,
+        aws_session_token=s3.aws_session_token,
+    )
+    not_ready = api["stream_playlist"].sync_detailed(stream_id, client=client)
+    assert not_ready.status_code == 404
+    assert not_ready.parsed.code == "playlist_not_ready"
+    for name, body in (("seg0.ts", b"\x47" * 188), ("index.m3u8", PLAYLIST)):
+        broadcaster.put_object(
+            Bucket=s3.s3_bucket_name, Key=f"{s3.s3_bucket_path}/{name}", Body=body
+        )
+    time.sleep(NOT_READY_SECONDS + 0.1)  # "not there yet" is shared for a second
+    playlist = api["stream_playlist"].sync_detailed(stream_id, client=client)
+    assert playlist.status_code == 200, playlist.content
+    assert playlist.parsed.startswith("#EXTM3U")
+    [segment_url] = [line for line in playlist.parsed.splitlines() if "seg0.ts" in line]
+    assert requests.get(segment_url, timeout=10).content == b"\x47" * 188
 
     stopped = api["stream_stop"].sync_detailed(
         client=client, body=models.StopStreamRequest(id=stream_id)

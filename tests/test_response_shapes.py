@@ -56,7 +56,13 @@ def test_start_response(
         endpoint_url=endpoint,
     )
     expected: dict[str, Any] = {
-        "stream": {"id": str(stream.id), "name": name, "start_date": seed(start)},
+        "stream": {
+            "id": str(stream.id),
+            "name": name,
+            "start_date": seed(start),
+            # New beside the seed's keys; a path without a request to build a URL from.
+            "playback_url": f"/stream/{stream.id}/playlist.m3u8",
+        },
         "endpoint": {
             "S3": {
                 "aws_access_key_id": "ASIAKEY",
@@ -87,6 +93,7 @@ def test_stop_response(name: str, start: datetime, stop: datetime | None) -> Non
             "name": name,
             "start_date": seed(start),
             "stop_date": seed(stop),
+            "playback_url": f"/stream/{stream.id}/playlist.m3u8",
         }
     }
     assert StopStreamResponseSerializer(StopResult(stream=stream, stopped=True)).data == expected

@@ -35,6 +35,7 @@ OPERATIONS = {
     ("/stream/stop/", "post"): "stream_stop",
     ("/stream/", "get"): "stream_list",
     ("/stream/{id}/", "get"): "stream_retrieve",
+    ("/stream/{id}/playlist.m3u8", "get"): "stream_playlist",
 }
 
 
@@ -140,7 +141,7 @@ def test_named_components(schema: dict[str, Any]) -> None:
         "Error",
         "FieldError",
     }
-    assert set(components["StartStreamRequest"]["properties"]) == {"type", "name"}
+    assert set(components["StartStreamRequest"]["properties"]) == {"type", "name", "is_public"}
     assert components["StartStreamRequest"]["required"] == ["type"]
     assert components["StopStreamRequest"]["required"] == ["id"]
     assert set(components["StartStreamResponse"]["required"]) == {"stream", "endpoint"}
@@ -160,6 +161,7 @@ def test_named_components(schema: dict[str, Any]) -> None:
         "name",
         "start_date",
         "stop_date",
+        "playback_url",
     }
     assert set(components["Error"]["required"]) == {"code", "detail"}
     assert set(components["Error"]["properties"]) == {"code", "detail", "fields", "reason"}
@@ -176,6 +178,7 @@ ERROR_STATUSES = {
     "stream_stop": {"400", "401", "403", "404", "503"},
     "stream_list": {"400", "401", "403", "404"},
     "stream_retrieve": {"401", "403", "404"},
+    "stream_playlist": {"401", "404", "503"},
 }
 
 
@@ -202,6 +205,8 @@ def test_operations_use_the_named_components(schema: dict[str, Any]) -> None:
     assert content(ops["stream_stop"], "200")["schema"] == ref("StopStreamResponse")
     assert content(ops["stream_list"], "200")["schema"] == ref("PaginatedStreamList")
     assert content(ops["stream_retrieve"], "200")["schema"] == ref("Stream")
+    playlist = ops["stream_playlist"]["responses"]["200"]["content"]
+    assert playlist == {"application/vnd.apple.mpegurl": {"schema": {"type": "string"}}}
     for operation_id, operation in ops.items():
         errors = {code for code in operation["responses"] if not code.startswith("2")}
         assert errors == ERROR_STATUSES[operation_id], operation_id
@@ -209,10 +214,14 @@ def test_operations_use_the_named_components(schema: dict[str, Any]) -> None:
             assert content(operation, code)["schema"] == ref("Error"), (operation_id, code)
 
 
-def test_every_operation_requires_authentication(schema: dict[str, Any]) -> None:
+def test_every_operation_but_the_playlist_requires_authentication(
+    schema: dict[str, Any],
+) -> None:
     for operation_id, operation in operations(schema).items():
         assert operation["security"], operation_id
-        assert {} not in operation["security"], f"{operation_id} allows anonymous access"
+        anonymous = {} in operation["security"]
+        # Players open the playlist with a token, or a public stream's with nothing.
+        assert anonymous == (operation_id == "stream_playlist"), operation_id
 
 
 def test_examples_are_present(schema: dict[str, Any]) -> None:
@@ -230,7 +239,7 @@ def test_examples_are_present(schema: dict[str, Any]) -> None:
         assert set(invalid_fields) == {field.lower()}
     started = content(ops["stream_start"], "201")["examples"]["Started"]["value"]
     assert set(started) == {"stream", "endpoint"}
-    assert set(started["stream"]) == {"id", "name", "start_date"}
+    assert set(started["stream"]) == {"id", "name", "start_date", "playback_url"}
 
 
 def iter_examples(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:

@@ -99,7 +99,9 @@ def test_live_stop_is_a_select_then_one_conditional_update(
     assert row.status == "ended"
     assert row.stop_reason == StopReason.CLIENT
     assert row.stop_date is not None
-    assert response.data == {
+    body = response.data
+    playback_url = body["stream"].pop("playback_url")
+    assert body == {
         "stream": {
             "id": str(stream.pk),
             "name": "evening show",
@@ -107,6 +109,7 @@ def test_live_stop_is_a_select_then_one_conditional_update(
             "stop_date": seed_time(row.stop_date),
         }
     }
+    assert playback_url.startswith(f"http://testserver/stream/{stream.pk}/playlist.m3u8?token=")
     [signal] = stopped_signals
     assert signal["reason"] == StopReason.CLIENT
     assert signal["sender"] is get_stream_model()

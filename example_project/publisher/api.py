@@ -85,9 +85,12 @@ class BroadcastApi:
         }
         self.timeout = timeout
 
-    def start(self, name: str) -> dict[str, Any]:
+    def start(self, name: str, *, public: bool = False) -> dict[str, Any]:
         """Start a stream. Not retried: a second start would be a second stream."""
-        return self._post("/stream/start/", {"type": "hls", "name": name})
+        form = {"type": "hls", "name": name}
+        if public:
+            form["is_public"] = "true"
+        return self._post("/stream/start/", form)
 
     def stop(self, stream_id: str, *, attempts: int = 5) -> dict[str, Any]:
         """Stop a stream; stopping is idempotent, so transient failures are retried."""

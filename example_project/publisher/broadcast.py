@@ -127,6 +127,7 @@ class Options:
     encoder: EncoderSettings
     s3_endpoint_url: str | None = None
     keep_workdir: bool = False
+    public: bool = False
 
 
 class Broadcaster:
@@ -147,7 +148,7 @@ class Broadcaster:
     def run(self) -> int:
         """Broadcast; returns the process exit code."""
         try:
-            started = self.api.start(self.options.name)
+            started = self.api.start(self.options.name, public=self.options.public)
             target = UploadTarget.from_start_response(
                 started, fallback_endpoint_url=self.options.s3_endpoint_url
             )

@@ -70,6 +70,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="live window in segments; 0 (default) keeps every segment (EVENT playlist)",
     )
     parser.add_argument(
+        "--public",
+        action="store_true",
+        help="a public stream: anyone may watch (default: the owner and token holders)",
+    )
+    parser.add_argument(
         "--keep-workdir", action="store_true", help="keep the local HLS output (debugging)"
     )
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -102,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         duration=args.duration,
         s3_endpoint_url=args.s3_endpoint_url,
         keep_workdir=args.keep_workdir,
+        public=args.public,
         encoder=EncoderSettings(
             input=args.input,
             size=args.size,

@@ -1,0 +1,106 @@
+"""Where a stream is watched, and who may watch it.
+
+Two modes, chosen by ``BROADCAST_API_PLAYBACK_BASE_URL``:
+
+- public (a CDN or public bucket in front of the bucket):
+  ``playback_url = <base>/<s3 prefix>/<playlist name>``;
+- private (the default): ``playback_url`` is this server's
+  ``GET /stream/<id>/playlist.m3u8``, which serves the playlist with presigned media URLs
+  to the owner, staff, anyone when the stream is public, and anyone holding a playback
+  token. A private stream's URL carries ``?token=``: a value signed with Django's signing
+  framework, naming that stream and valid for ``BROADCAST_API_PLAYBACK_TOKEN_TTL``
+  seconds, so a player can open it without cookies or headers.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from django.core import signing
+from django.urls import NoReverseMatch, reverse
+
+from broadcast_api.conf import conf
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+    from rest_framework.request import Request
+
+    from broadcast_api.models import AbstractStream
+
+TOKEN_SALT = "broadcast_api.playback"
+PLAYLIST_URL_NAME = "broadcast_api:stream-playlist"
+
+
+def playback_token(stream_id: uuid.UUID) -> str:
+    """A token that lets its holder watch one stream until it expires."""
+    return signing.dumps(stream_id.hex, salt=TOKEN_SALT, compress=False)
+
+
+def token_stream_id(token: str | None) -> uuid.UUID | None:
+    """The stream a valid, unexpired token names, else ``None``."""
+    if not token:
+        return None
+    try:
+        value = signing.loads(token, salt=TOKEN_SALT, max_age=conf.PLAYBACK_TOKEN_TTL)
+        return uuid.UUID(hex=str(value))
+    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+        return None
+
+
+@dataclass(frozen=True)
+class Audience:
+    """What decides who may watch a stream: copied from its row, cached with its playlist."""
+
+    owner_id: Any
+    is_public: bool
+
+    @classmethod
+    def of(cls, stream: AbstractStream) -> Audience:
+        return cls(owner_id=stream.owner_id, is_public=bool(getattr(stream, "is_public", False)))
+
+    def admits(self, user: Any, *, token_for_this_stream: bool) -> bool:
+        """The owner, staff, anyone for a public stream, or a token holder."""
+        if self.is_public or token_for_this_stream:
+            return True
+        if getattr(user, "is_staff", False):
+            return True
+        return self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
+
+
+def playlist_path(stream_id: uuid.UUID) -> str | None:
+    """The playlist path under ``broadcast_api.urls``; ``None`` when they are not mounted."""
+    try:
+        return reverse(PLAYLIST_URL_NAME, kwargs={"id": stream_id})
+    except NoReverseMatch:
+        return None
+
+
+def playback_url(
+    stream: AbstractStream,
+    *,
+    request: HttpRequest | Request | None = None,
+    url: str | None = None,
+) -> str | None:
+    """Where a player opens ``stream``.
+
+    Public mode: the CDN URL. Private mode: this server's playlist URL (``url`` when the
+    caller knows it, e.g. a subclassed ViewSet mounted elsewhere). With ``request`` it is
+    absolute and, for a stream that is not public, carries a token: a representation is
+    only shown to those who may watch. Without one (the function API, webhooks) it is
+    the path alone, and carries no token.
+    """
+    if conf.PLAYBACK_BASE_URL:
+        return f"{conf.PLAYBACK_BASE_URL}/{stream.s3_prefix}/{conf.PLAYLIST_NAME}"
+    if url is None:
+        url = playlist_path(stream.pk)
+        if url is None:
+            return None
+        if request is None:
+            return url
+        url = request.build_absolute_uri(url)
+    if request is not None and not getattr(stream, "is_public", False):
+        url += "?" + urlencode({"token": playback_token(stream.pk)})
+    return url

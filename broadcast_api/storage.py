@@ -1,0 +1,168 @@
+"""The server's own S3 client: read playlists, presign media for viewers, write playlists.
+
+One :class:`~broadcast_api.clients.SharedClient` for the whole process (never one per
+request), with the same short timeouts as the STS client, path-style addressing on
+S3-compatible servers, and the server's own identity: it needs ``s3:GetObject`` (and
+``s3:PutObject`` to finish recordings) under the key prefix, see the README.
+
+Every failure becomes :class:`ObjectNotFound`, :class:`NotModified` or
+:class:`~broadcast_api.exceptions.StorageUnavailable` with a ``reason``; nothing here
+logs or raises a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+from broadcast_api.clients import SharedClient, aws_client_config, server_credentials
+from broadcast_api.conf import conf
+from broadcast_api.exceptions import StorageUnavailable
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from mypy_boto3_s3.client import S3Client
+
+logger = logging.getLogger("broadcast_api.storage")
+
+MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+DENIED_CODES = frozenset({"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
+
+
+class ObjectNotFound(Exception):
+    """The key does not exist (yet)."""
+
+
+class NotModified(Exception):
+    """The object still has the ETag the caller named."""
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    body: bytes
+    etag: str
+    last_modified: datetime
+
+
+class S3Storage:
+    """Read, presign and write objects with the server's own identity."""
+
+    def __init__(self) -> None:
+        self._client: SharedClient[S3Client] = SharedClient(self.create_client)
+
+    def create_client(self) -> S3Client:
+        addressing = "path" if conf.S3_ENDPOINT_URL else "auto"
+        session = boto3.session.Session()
+        return session.client(
+            "s3",
+            region_name=conf.S3_REGION,
+            endpoint_url=conf.S3_ENDPOINT_URL,
+            config=aws_client_config(
+                signature_version="s3v4", s3={"addressing_style": addressing}
+            ),
+            **server_credentials(),
+        )
+
+    @property
+    def client(self) -> S3Client:
+        return self._client.get()
+
+    def read(self, bucket: str, key: str, *, if_none_match: str = "") -> StoredObject:
+        """GET ``key``; raise :class:`NotModified` when its ETag is still ``if_none_match``."""
+        extra: dict[str, Any] = {"IfNoneMatch": if_none_match} if if_none_match else {}
+        try:
+            response = self.client.get_object(Bucket=bucket, Key=key, **extra)
+            body = response["Body"].read()
+        except ClientError as exc:
+            raise self._translate(exc, "GetObject", if_none_match=bool(if_none_match)) from None
+        except (BotoCoreError, OSError) as exc:
+            raise self._unavailable(exc, "GetObject") from None
+        return StoredObject(
+            body=body, etag=response["ETag"], last_modified=response["LastModified"]
+        )
+
+    def last_modified(self, bucket: str, key: str) -> datetime | None:
+        """When ``key`` was last written (HEAD), or ``None`` when it does not exist."""
+        try:
+            response = self.client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            try:
+                raise self._translate(exc, "HeadObject") from None
+            except ObjectNotFound:
+                return None
+        except (BotoCoreError, OSError) as exc:
+            raise self._unavailable(exc, "HeadObject") from None
+        return response["LastModified"]
+
+    def write(self, bucket: str, key: str, body: bytes, *, content_type: str) -> None:
+        try:
+            self.client.put_object(
+                Bucket=bucket,
+                Key=key,
+                Body=body,
+                ContentType=content_type,
+                CacheControl="no-cache",
+            )
+        except ClientError as exc:
+            raise self._translate(exc, "PutObject") from None
+        except (BotoCoreError, OSError) as exc:
+            raise self._unavailable(exc, "PutObject") from None
+
+    def presign_get(self, bucket: str, key: str, *, expires_in: int) -> str:
+        """A URL anyone may GET ``key`` with for ``expires_in`` seconds (no network call)."""
+        try:
+            url: str = self.client.generate_presigned_url(
+                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=expires_in
+            )
+        except (BotoCoreError, ClientError) as exc:
+            raise self._unavailable(exc, "presign") from None
+        return url
+
+    # -- errors -----------------------------------------------------------------------
+
+    def _translate(
+        self, exc: ClientError, operation: str, *, if_none_match: bool = False
+    ) -> Exception:
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code") or "Unknown")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if code in MISSING_CODES or status == 404:
+            return ObjectNotFound(operation)
+        if if_none_match and (status == 304 or code == "304"):
+            return NotModified(operation)
+        reason = "s3_access_denied" if code in DENIED_CODES or status == 403 else "s3_error"
+        logger.warning("S3 %s failed: %s (%s, HTTP %s)", operation, reason, code, status)
+        return StorageUnavailable("Storage is unavailable.", reason=reason)
+
+    def _unavailable(self, exc: BaseException, operation: str) -> StorageUnavailable:
+        if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+            reason = "s3_timeout"
+        elif isinstance(exc, EndpointConnectionError):
+            reason = "s3_unreachable"
+        elif isinstance(exc, NoCredentialsError):
+            reason = "s3_no_credentials"
+        else:
+            reason = "s3_error"
+        # The exception's class name only: its message may quote a request.
+        logger.warning("S3 %s failed: %s (%s)", operation, reason, type(exc).__name__)
+        return StorageUnavailable("Storage is unavailable.", reason=reason)
+
+
+_storage = S3Storage()
+
+
+def get_storage() -> S3Storage:
+    """The process's shared :class:`S3Storage`."""
+    return _storage

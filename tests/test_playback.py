@@ -1,0 +1,501 @@
+"""Playback: ``playback_url`` and ``GET /stream/{id}/playlist.m3u8``, against moto over HTTP.
+
+Streams are started through the API; their playlists and segments are uploaded with the
+minted credentials (as a broadcaster does) into a bucket with no public access; the
+playlist endpoint is read as the owner, staff, a token holder, an anonymous viewer of a
+public stream and everyone else; every presigned URL is fetched over HTTP. S3 reads are
+counted on the server's own client.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+import m3u8
+import pytest
+import requests
+from django.core.cache import caches
+from rest_framework.test import APIClient
+
+from broadcast_api import playlists
+from broadcast_api.playback import playback_token
+from broadcast_api.storage import get_storage
+
+pytestmark = pytest.mark.django_db
+
+SEGMENT = b"\x47" + bytes(187)
+MEDIA_PLAYLIST = """#EXTM3U
+#EXT-X-VERSION:3
+#EXT-X-TARGETDURATION:1
+#EXT-X-MEDIA-SEQUENCE:7
+#EXT-X-PROGRAM-DATE-TIME:2026-11-29T12:00:00.000+00:00
+#EXTINF:1.000000,
+seg_000007.ts
+#EXTINF:1.000000,
+seg_000008.ts
+"""
+
+
+@dataclass
+class Broadcast:
+    """A started stream, and the broadcaster's S3 client built from its credentials."""
+
+    body: dict[str, Any]
+    s3: Any
+
+    @property
+    def id(self) -> str:
+        return str(self.body["stream"]["id"])
+
+    @property
+    def prefix(self) -> str:
+        return str(self.body["endpoint"]["S3"]["s3_bucket_path"])
+
+    @property
+    def bucket(self) -> str:
+        return str(self.body["endpoint"]["S3"]["s3_bucket_name"])
+
+    @property
+    def playback_path(self) -> str:
+        """``playback_url`` as a test client requests it (path and query)."""
+        parts = urlsplit(self.body["stream"]["playback_url"])
+        return f"{parts.path}?{parts.query}" if parts.query else parts.path
+
+    @property
+    def playlist_path(self) -> str:
+        return f"/stream/{self.id}/playlist.m3u8"
+
+    def upload(self, name: str, body: bytes | str) -> None:
+        data = body.encode() if isinstance(body, str) else body
+        self.s3.put_object(Bucket=self.bucket, Key=f"{self.prefix}/{name}", Body=data)
+
+
+@pytest.fixture(autouse=True)
+def empty_playlist_cache() -> Iterator[None]:
+    caches["default"].clear()
+    playlists.presigned_urls.clear()
+    yield
+    caches["default"].clear()
+
+
+@pytest.fixture
+def s3_reads() -> Iterator[list[str]]:
+    """The keys the server's own S3 client GETs over the network, in order (presigning a
+    GET makes no request, so it is not counted)."""
+    seen: list[str] = []
+    lock = threading.Lock()
+
+    def count(request: Any, **kwargs: Any) -> None:
+        path = urlsplit(request.url).path  # /<bucket>/<key>, path-style
+        with lock:
+            seen.append(path.split("/", 2)[2])
+
+    events = get_storage().client.meta.events
+    events.register("before-send.s3.GetObject", count)
+    yield seen
+    events.unregister("before-send.s3.GetObject", count)
+
+
+@pytest.fixture
+def start(sts: Any, client_for: Any, user: Any) -> Any:
+    def start_stream(owner: Any = None, **params: Any) -> Broadcast:
+        response = client_for(owner or user).post(
+            "/stream/start/", {"type": "hls", **params}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        s3 = body["endpoint"]["S3"]
+        client = boto3.session.Session().client(
+            "s3",
+            region_name=s3["s3_bucket_region"],
+            endpoint_url=s3["s3_endpoint_url"],
+            aws_access_key_id=s3["aws_access_key_id"],
+            aws_secret_access_key=s3["aws_secret_access_key"],
+            aws_session_token=s3["aws_session_token"],
+        )
+        return Broadcast(body=body, s3=client)
+
+    return start_stream
+
+
+@pytest.fixture
+def live(start: Any) -> Broadcast:
+    broadcast: Broadcast = start(name="live one")
+    for name in ("seg_000007.ts", "seg_000008.ts"):
+        broadcast.upload(name, SEGMENT + name.encode())
+    broadcast.upload("index.m3u8", MEDIA_PLAYLIST)
+    return broadcast
+
+
+@pytest.fixture
+def recorded(live: Broadcast) -> Broadcast:
+    """A playlist that no longer changes (``#EXT-X-ENDLIST``): fresh for 15 minutes, so a
+    test of sharing does not depend on how fast this machine answers within half a
+    second."""
+    live.upload("index.m3u8", MEDIA_PLAYLIST + "#EXT-X-ENDLIST\n")
+    return live
+
+
+def media_uris(body: bytes) -> list[str]:
+    return [str(segment.uri) for segment in m3u8.loads(body.decode()).segments]
+
+
+# -- who may watch ------------------------------------------------------------------------
+
+
+def test_owner_gets_the_playlist_with_presigned_segments(
+    live: Broadcast, client_for: Any, user: Any
+) -> None:
+    response = client_for(user).get(live.playlist_path)
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/vnd.apple.mpegurl"
+    assert response["Cache-Control"] == "private, max-age=0"  # live: half of 1 s, floored
+    text = response.content.decode()
+    assert "#EXT-X-MEDIA-SEQUENCE:7" in text
+    assert "#EXT-X-PROGRAM-DATE-TIME:2026-11-29T12:00:00" in text
+    uris = media_uris(response.content)
+    assert len(uris) == 2
+    for uri, name in zip(uris, ("seg_000007.ts", "seg_000008.ts"), strict=True):
+        parts = urlsplit(uri)
+        assert parts.path.endswith(f"/{live.prefix}/{name}")
+        assert "X-Amz-Signature" in parse_qs(parts.query)
+        fetched = requests.get(uri, timeout=10)
+        assert fetched.status_code == 200
+        assert fetched.content == SEGMENT + name.encode()
+
+
+def test_the_bucket_itself_is_not_readable_anonymously(live: Broadcast, sts: Any) -> None:
+    """The presigned URLs are what opens the segments: the bucket has no public access."""
+    plain = f"{sts.endpoint_url}/{live.bucket}/{live.prefix}/seg_000007.ts"
+    assert requests.get(plain, timeout=10).status_code == 403
+
+
+def test_a_token_holder_watches_without_logging_in(live: Broadcast, api: APIClient) -> None:
+    assert "token=" in live.playback_path
+    response = api.get(live.playback_path)
+    assert response.status_code == 200, response.content
+    assert len(media_uris(response.content)) == 2
+
+
+@pytest.mark.parametrize("who", ["anonymous", "another user", "another stream's token"])
+def test_others_get_404(
+    live: Broadcast, start: Any, who: str, client_for: Any, other_user: Any
+) -> None:
+    path = live.playlist_path
+    client = client_for(None)
+    if who == "another user":
+        client = client_for(other_user)
+    elif who == "another stream's token":
+        other = start(owner=other_user)
+        path += "?token=" + parse_qs(urlsplit(other.playback_path).query)["token"][0]
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "detail": "Not found."}
+
+
+def test_staff_watch_anyones(live: Broadcast, client_for: Any, staff_user: Any) -> None:
+    assert client_for(staff_user).get(live.playlist_path).status_code == 200
+
+
+def test_anyone_watches_a_public_stream(start: Any, api: APIClient) -> None:
+    broadcast = start(is_public=True)
+    broadcast.upload("seg_000007.ts", SEGMENT)
+    broadcast.upload("seg_000008.ts", SEGMENT)
+    broadcast.upload("index.m3u8", MEDIA_PLAYLIST)
+    assert "token=" not in broadcast.body["stream"]["playback_url"]
+    response = api.get(broadcast.playback_path)
+    assert response.status_code == 200, response.content
+    assert response["Cache-Control"].startswith("public,")
+
+
+def test_an_expired_token_is_refused(live: Broadcast, api: APIClient, settings: Any) -> None:
+    assert api.get(live.playback_path).status_code == 200  # cached from here on
+    settings.BROADCAST_API_PLAYBACK_TOKEN_TTL = 1
+    time.sleep(2.1)
+    assert api.get(live.playback_path).status_code == 404
+
+
+def test_a_forged_or_garbled_token_is_refused(live: Broadcast, api: APIClient) -> None:
+    token = parse_qs(urlsplit(live.playback_path).query)["token"][0]
+    for bad in (token[:-2] + "xx", "nonsense", f"{uuid.UUID(live.id).hex}:abc:def"):
+        assert api.get(f"{live.playlist_path}?token={bad}").status_code == 404
+
+
+def test_unknown_stream_and_bad_rendition_are_404(
+    live: Broadcast, client_for: Any, user: Any
+) -> None:
+    client = client_for(user)
+    assert client.get(f"/stream/{uuid.uuid4()}/playlist.m3u8").status_code == 404
+    assert client.get("/stream/not-a-uuid/playlist.m3u8").status_code == 404
+    for rendition in ("../other/index.m3u8", "/etc/index.m3u8", "index.ts", "a//b.m3u8"):
+        response = client.get(live.playlist_path, {"rendition": rendition})
+        assert response.status_code == 404, rendition
+
+
+# -- what the playlist says -----------------------------------------------------------------
+
+
+def test_not_uploaded_yet_is_its_own_404(start: Any, client_for: Any, user: Any) -> None:
+    broadcast = start()
+    response = client_for(user).get(broadcast.playlist_path)
+    assert response.status_code == 404
+    assert response.json()["code"] == "playlist_not_ready"
+
+
+def test_uris_outside_the_prefix_are_never_presigned(
+    start: Any, client_for: Any, user: Any, other_user: Any
+) -> None:
+    broadcast, other = start(), start(owner=other_user)
+    other.upload("secret.ts", b"other stream's segment")
+    playlist = (
+        "#EXTM3U\n#EXT-X-TARGETDURATION:1\n"
+        f"#EXTINF:1,\n../{other.id}/secret.ts\n"
+        "#EXTINF:1,\nhttps://cdn.example.com/elsewhere.ts\n"
+        "#EXTINF:1,\nmine.ts\n"
+    )
+    broadcast.upload("mine.ts", SEGMENT)
+    broadcast.upload("index.m3u8", playlist)
+    uris = media_uris(client_for(user).get(broadcast.playlist_path).content)
+    assert uris[0] == f"../{other.id}/secret.ts"  # left as written, never signed
+    assert uris[1] == "https://cdn.example.com/elsewhere.ts"
+    assert "X-Amz-Signature" in uris[2]
+
+
+def test_master_playlist_points_its_variants_back_here(
+    start: Any, client_for: Any, user: Any, api: APIClient
+) -> None:
+    broadcast = start()
+    broadcast.upload(
+        "index.m3u8",
+        "#EXTM3U\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=800000,RESOLUTION=640x360\n360p/index.m3u8\n"
+        "#EXT-X-STREAM-INF:BANDWIDTH=2000000,RESOLUTION=1280x720\n720p/index.m3u8\n",
+    )
+    broadcast.upload(
+        "720p/index.m3u8",
+        '#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MAP:URI="init.mp4"\n'
+        "#EXTINF:2,\nseg1.m4s\n#EXTINF:2,\nseg2.m4s\n",
+    )
+    broadcast.upload("720p/init.mp4", b"init")
+    broadcast.upload("720p/seg1.m4s", b"one")
+    broadcast.upload("720p/seg2.m4s", b"two")
+    master = m3u8.loads(client_for(user).get(broadcast.playlist_path).content.decode())
+    variants = [str(variant.uri) for variant in master.playlists]
+    assert [parse_qs(urlsplit(uri).query)["rendition"] for uri in variants] == [
+        ["360p/index.m3u8"],
+        ["720p/index.m3u8"],
+    ]
+    assert all(uri.startswith(broadcast.playlist_path + "?") for uri in variants)
+    # A player follows the variant URI anonymously: its token names this stream.
+    response = api.get(variants[1])
+    assert response.status_code == 200, response.content
+    variant = m3u8.loads(response.content.decode())
+    init_uris = {str(s.init_section.uri) for s in variant.segments if s.init_section}
+    assert len(init_uris) == 1  # one signature for the shared init section
+    assert requests.get(init_uris.pop(), timeout=10).content == b"init"
+    assert [requests.get(str(s.uri), timeout=10).content for s in variant.segments] == [
+        b"one",
+        b"two",
+    ]
+    assert api.get(variants[0]).json()["code"] == "playlist_not_ready"
+
+
+def test_a_recording_is_cached_longer(live: Broadcast, client_for: Any, user: Any) -> None:
+    live.upload("index.m3u8", MEDIA_PLAYLIST + "#EXT-X-ENDLIST\n")
+    response = client_for(user).get(live.playlist_path)
+    assert response.status_code == 200
+    scope, max_age = response["Cache-Control"].split(", max-age=")
+    assert scope == "private"
+    assert 890 <= int(max_age) <= 900  # a quarter of the URLs' 3600 s, less what has passed
+    assert response.content.decode().rstrip().endswith("#EXT-X-ENDLIST")
+
+
+# -- many viewers, few S3 reads -----------------------------------------------------------
+
+
+def test_viewers_share_one_read_while_it_is_fresh(
+    recorded: Broadcast, api: APIClient, s3_reads: list[str]
+) -> None:
+    bodies = {api.get(recorded.playback_path).content for _ in range(20)}
+    assert len(bodies) == 1
+    assert s3_reads == [f"{recorded.prefix}/index.m3u8"]
+
+
+def test_an_unchanged_playlist_is_not_rewritten_again(
+    live: Broadcast, api: APIClient, s3_reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rewrites: list[str] = []
+    original = playlists.rewrite
+
+    def counted(text: str, **kwargs: Any) -> Any:
+        rewrites.append(kwargs["playlist_key"])
+        return original(text, **kwargs)
+
+    monkeypatch.setattr(playlists, "rewrite", counted)
+    first = api.get(live.playback_path).content
+    time.sleep(0.6)  # past half a target duration
+    second = api.get(live.playback_path).content
+    assert len(s3_reads) == 2  # a conditional GET: 304, the same rewrite is kept
+    assert len(rewrites) == 1
+    assert second == first
+
+
+def test_presigned_urls_are_reused_between_refreshes(
+    live: Broadcast, api: APIClient, s3_reads: list[str]
+) -> None:
+    first = media_uris(api.get(live.playback_path).content)
+    live.upload("seg_000009.ts", SEGMENT)
+    live.upload("index.m3u8", MEDIA_PLAYLIST + "#EXTINF:1.000000,\nseg_000009.ts\n")
+    time.sleep(0.6)
+    second = media_uris(api.get(live.playback_path).content)
+    assert len(s3_reads) == 2
+    assert second[:2] == first  # the same URLs for the segments both playlists list
+    assert len(second) == 3
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_refresh_in_flight_per_stream(recorded: Broadcast, s3_reads: list[str]) -> None:
+    barrier = threading.Barrier(16)
+    statuses: list[int] = []
+
+    def watch() -> None:
+        client = APIClient()
+        barrier.wait()
+        statuses.append(client.get(recorded.playback_path).status_code)
+
+    threads = [threading.Thread(target=watch) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [200] * 16
+    assert s3_reads == [f"{recorded.prefix}/index.m3u8"]
+
+
+@pytest.fixture
+def redis_cache(settings: Any) -> Iterator[str]:
+    """A shared cache on the Redis at 127.0.0.1:6379, through Django's ``RedisCache``."""
+    from tests.servers import require_or_skip
+
+    try:
+        import redis
+
+        redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
+    except Exception as exc:  # ImportError, or the server is not there
+        require_or_skip("redis", f"Redis is not reachable at 127.0.0.1:6379 ({exc!r})")
+    settings.CACHES = {
+        **settings.CACHES,
+        "shared": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:6379/7",
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+        },
+    }
+    settings.BROADCAST_API_PLAYLIST_CACHE = "shared"
+    yield "shared"
+    caches["shared"].clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_servers_sharing_redis_share_one_refresh(
+    redis_cache: str, recorded: Broadcast, s3_reads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each thread plays a server of its own (no shared thread lock): only the cache's
+    lock, in Redis, stands between them and S3."""
+    monkeypatch.setattr(playlists, "_thread_lock", lambda key: threading.Lock())
+    barrier = threading.Barrier(12)
+    bodies: list[bytes] = []
+
+    def watch() -> None:
+        client = APIClient()
+        barrier.wait()
+        response = client.get(recorded.playback_path)
+        assert response.status_code == 200
+        bodies.append(response.content)
+
+    threads = [threading.Thread(target=watch) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(bodies) == 12
+    assert len(set(bodies)) == 1
+    assert s3_reads == [f"{recorded.prefix}/index.m3u8"]
+    assert caches[redis_cache].get(playlists.cache_key(uuid.UUID(recorded.id), "")) is not None
+
+
+# -- when S3 fails ------------------------------------------------------------------------
+
+
+def test_s3_down_serves_the_stale_copy_then_503(
+    live: Broadcast, api: APIClient, settings: Any
+) -> None:
+    from tests.servers import free_port
+
+    cached = api.get(live.playback_path)
+    assert cached.status_code == 200
+    settings.BROADCAST_API_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"
+    time.sleep(0.6)  # no longer fresh: the refresh fails, the stale copy is still usable
+    stale = api.get(live.playback_path)
+    assert stale.status_code == 200
+    assert stale.content == cached.content
+    caches["default"].clear()  # nothing cached left
+    down = api.get(live.playback_path)
+    assert down.status_code == 503
+    assert down.json()["code"] == "storage_unavailable"
+    assert down.json()["reason"] == "s3_unreachable"
+    assert down["Retry-After"] == "5"
+
+
+# -- playback_url -------------------------------------------------------------------------
+
+
+def test_playback_url_in_start_stop_list_and_retrieve(
+    live: Broadcast, client_for: Any, user: Any
+) -> None:
+    client = client_for(user)
+    url = f"http://testserver{live.playlist_path}?token="
+    assert live.body["stream"]["playback_url"].startswith(url)
+    assert client.get(f"/stream/{live.id}/").json()["playback_url"].startswith(url)
+    assert client.get("/stream/").json()["results"][0]["playback_url"].startswith(url)
+    stopped = client.post("/stream/stop/", {"id": live.id}).json()
+    assert stopped["stream"]["playback_url"].startswith(url)
+
+
+def test_public_mode_playback_url_is_the_cdn(
+    sts: Any, client_for: Any, user: Any, settings: Any
+) -> None:
+    settings.BROADCAST_API_PLAYBACK_BASE_URL = "https://cdn.example.com/live/"
+    body = client_for(user).post("/stream/start/", {"type": "hls"}, format="json").json()
+    prefix = body["endpoint"]["S3"]["s3_bucket_path"]
+    assert body["stream"]["playback_url"] == f"https://cdn.example.com/live/{prefix}/index.m3u8"
+
+
+def test_a_recording_plays_after_stop(
+    live: Broadcast, client_for: Any, user: Any, api: APIClient
+) -> None:
+    client = client_for(user)
+    live.upload("index.m3u8", MEDIA_PLAYLIST + "#EXT-X-ENDLIST\n")
+    assert client.post("/stream/stop/", {"id": live.id}).status_code == 200
+    response = api.get(live.playback_path)
+    assert response.status_code == 200
+    assert [requests.get(uri, timeout=10).status_code for uri in media_uris(response.content)] == [
+        200,
+        200,
+    ]
+
+
+def test_tokens_name_their_stream() -> None:
+    from broadcast_api.playback import token_stream_id
+
+    stream_id = uuid.uuid4()
+    assert token_stream_id(playback_token(stream_id)) == stream_id
+    assert token_stream_id(None) is None
+    assert token_stream_id("") is None
