@@ -14,9 +14,11 @@ class BroadcastAPIConfig(AppConfig):
     def ready(self) -> None:
         from broadcast_api import (
             checks,  # noqa: F401  (registers the checks)
+            clients,
+            playback,
             redaction,
         )
-        from broadcast_api.clients import on_setting_changed
 
         redaction.install()
-        setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.clients")
+        setting_changed.connect(clients.on_setting_changed, dispatch_uid="broadcast_api.clients")
+        setting_changed.connect(playback.on_setting_changed, dispatch_uid="broadcast_api.playback")

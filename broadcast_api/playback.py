@@ -9,17 +9,19 @@ Two modes, chosen by ``BROADCAST_API_PLAYBACK_BASE_URL``:
   to the owner, staff, anyone when the stream is public, and anyone holding a playback
   token. A private stream's URL carries ``?token=``: a value signed with Django's signing
   framework, naming that stream and valid for ``BROADCAST_API_PLAYBACK_TOKEN_TTL``
-  seconds, so a player can open it without cookies or headers.
+  seconds from when it was made, so a player can open it without cookies or headers.
 """
 
 from __future__ import annotations
 
+import functools
+import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from django.core import signing
+from django.core.signing import BadSignature, Signer
 from django.urls import NoReverseMatch, reverse
 
 from broadcast_api.conf import conf
@@ -35,19 +37,40 @@ PLAYLIST_URL_NAME = "broadcast_api:stream-playlist"
 
 
 def playback_token(stream_id: uuid.UUID) -> str:
-    """A token that lets its holder watch one stream until it expires."""
-    return signing.dumps(stream_id.hex, salt=TOKEN_SALT, compress=False)
+    """A token that lets its holder watch one stream for ``PLAYBACK_TOKEN_TTL`` seconds.
+
+    ``<stream id>.<expiry>:<signature>``, signed with Django's ``Signer`` (the project's
+    ``SECRET_KEY``, and its fallbacks when they rotate).
+    """
+    expires = int(time.time()) + conf.PLAYBACK_TOKEN_TTL
+    return Signer(salt=TOKEN_SALT).sign(f"{stream_id.hex}.{expires}")
 
 
 def token_stream_id(token: str | None) -> uuid.UUID | None:
     """The stream a valid, unexpired token names, else ``None``."""
     if not token:
         return None
-    try:
-        value = signing.loads(token, salt=TOKEN_SALT, max_age=conf.PLAYBACK_TOKEN_TTL)
-        return uuid.UUID(hex=str(value))
-    except (signing.BadSignature, ValueError):  # SignatureExpired is a BadSignature
+    verified = _verify(token)
+    if verified is None or verified[1] < time.time():
         return None
+    return verified[0]
+
+
+@functools.lru_cache(maxsize=4096)
+def _verify(token: str) -> tuple[uuid.UUID, int] | None:
+    """The stream and expiry a token's signature vouches for. Viewers poll with the same
+    token every second: its signature is checked once, its expiry on every use."""
+    try:
+        stream_hex, _, expires = Signer(salt=TOKEN_SALT).unsign(token).partition(".")
+        return uuid.UUID(hex=stream_hex), int(expires)
+    except (BadSignature, ValueError):
+        return None
+
+
+def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
+    """A new ``SECRET_KEY`` voids the verdicts :func:`_verify` remembers."""
+    if setting.startswith("SECRET_KEY"):
+        _verify.cache_clear()
 
 
 @dataclass(frozen=True)
