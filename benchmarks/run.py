@@ -1,10 +1,12 @@
-"""``make bench``: broadcast_api's start and stop against a hand-written baseline.
+"""``make bench``: broadcast_api's start, stop and viewer path against hand-written baselines.
 
-Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (under 5 minutes).
+Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (about 6 minutes).
 
-1. Starts the STS stub (``benchmarks/sts_stub.py``), creates the PostgreSQL database
-   ``broadcast_bench`` if missing, migrates it, creates the bench user and its token and
-   seeds two pools of live streams (baseline, package) for the stop runs.
+1. Starts the STS and S3 stub (``benchmarks/sts_stub.py``), creates the PostgreSQL
+   database ``broadcast_bench`` if missing, migrates it, creates the bench user and its
+   token, seeds two pools of live streams (baseline, package) for the stop runs, creates
+   one live stream and a playback token for the viewer runs, and deletes the bench's keys
+   from the Redis cache.
 2. In-process: Django's test client, per-request latency and CPU time of the baseline,
    and broadcast_api, interleaved.
 3. For gunicorn ``sync`` (2 workers) and ``gthread`` (2 workers x 4 threads): warms up,
@@ -16,25 +18,37 @@ Run from the repository root: ``.venv/bin/python benchmarks/run.py`` (under 5 mi
    per endpoint: baseline and package requests alternate on the same connections and
    ``benchproject/request_cpu.py`` sums each side's thread CPU, measured at the same
    moments (this machine's CPU speed drifts by up to ~40 % between separate runs).
-4. Memory: one sync worker, VmRSS before and after 20,000 starts (a count-bounded wrk),
-   with the RSS curve. It gets the time left of ``--time-budget`` (270 s) and says so
+4. Viewer path, for ``sync`` and ``gthread``: ``GET /stream/<id>/playlist.m3u8?token=``
+   of one live stream whose playlist (served by the stub) changes every second, against
+   ``/baseline/playlist/<id>.m3u8`` (a plain Django view returning the cached bytes from
+   the same Redis cache), ``wrk -t2 -c64 -d4s`` B P / P B / B P, then the package once at
+   ``-c8``, then one paired run. Each run also counts the S3 GETs the stub answered
+   (200 and 304): the package's must not grow with the number of viewers.
+5. Memory: one sync worker, VmRSS before and after 20,000 starts (a count-bounded wrk),
+   with the RSS curve. It gets the time left of ``--time-budget`` (350 s) and says so
    when it could not finish (the growth is then scaled linearly, which overstates a
    growth that levels off).
-5. Prints the table and the budget verdicts; writes ``benchmarks/results/latest.json``
+6. Prints the table and the budget verdicts; writes ``benchmarks/results/latest.json``
    and ``latest.md`` (``partial.*`` for --quick, --skip or --no-package runs).
 
 Why 6 s runs and not 10: on a 2-core machine where one start costs ~7 ms of worker CPU,
 20,000 starts on one worker take about 2.5 minutes by themselves; 24 runs of 10 s would
-not fit beside them in 5 minutes. ``BENCH_DURATION=10`` gives 10 s runs (about 7 min).
+not fit beside them in 5 minutes. ``BENCH_DURATION=10`` gives 10 s runs (about 8 min).
+Viewer runs are 4 s (``--viewer-duration``): a GET costs ~1 ms, so 4 s is thousands of
+requests, and 14 such runs fit in about 80 s.
 
 Budget (issue #5): start and stop each >= 0.85x the baseline's requests/s and p99 <=
-1.5x the baseline's; zero boto3 clients or Sessions built per request; worker RSS growth
-< 5 MB per 20,000 starts. The exit status is 0 whether or not the budget holds (the
-verdicts are the output); it is 2 when the harness itself failed.
+1.5x the baseline's; the playlist (viewer path) >= 0.8x the baseline's requests/s at
+-c64, and its S3 reads/s at -c64 no more than 1.25x (+0.5/s) those at -c8; zero boto3
+clients or Sessions built per request; worker RSS growth < 5 MB per 20,000 starts. The
+exit status is 0 whether or not the budget holds (the verdicts are the output); it is 2
+when the harness itself failed.
 
 Options: ``--duration``, ``--quick`` (2 s runs, one repeat, 2,000 starts: a smoke
 test), ``--profile`` (pyinstrument in-process and py-spy on a sync worker; writes
-``benchmarks/results/profile/``), ``--no-package``, ``--skip servers,memory,inprocess``.
+``benchmarks/results/profile/``), ``--no-package``, ``--skip
+servers,viewer,memory,inprocess``; viewer runs: ``--viewer-duration``,
+``--viewer-connections`` (64), ``--viewer-low-connections`` (8), ``--viewer-paired``.
 """
 
 from __future__ import annotations
@@ -54,6 +68,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -76,13 +91,22 @@ DEFAULT_DURATION = 6.0
 BUDGET_RPS_RATIO = 0.85
 BUDGET_P99_RATIO = 1.5
 BUDGET_RSS_MB = 5.0
+BUDGET_VIEWER_RPS_RATIO = 0.8
+# S3 reads/s must not grow with the number of viewers: at -c64 at most this much above
+# the -c8 run's rate (a ratio, plus a little slack for rates of one or two a second).
+VIEWER_S3_GROWTH = 1.25
+VIEWER_S3_SLACK = 0.5
 NOISY_SPREAD = 1.25
+S3_PREFIX = "S3 "  # the stub's counters of S3 reads ("S3 GET 200", ...); the rest is STS
 
 URLS = {
     ("baseline", "start"): "/baseline/start/",
     ("baseline", "stop"): "/baseline/stop/",
     ("package", "start"): "/stream/start/",
     ("package", "stop"): "/stream/stop/",
+    # The viewer path: one live stream (bench_prepare), filled in by Wrk.__init__.
+    ("baseline", "playlist"): "/baseline/playlist/{id}.m3u8",
+    ("package", "playlist"): "/stream/{id}/playlist.m3u8?token={token}",
 }
 MODES = {
     "sync": ["--workers", "2", "--worker-class", "sync"],
@@ -116,6 +140,16 @@ def wait_http(url: str, timeout: float = 20.0) -> None:
 def get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())
+
+
+def sts_total(stats: dict[str, int]) -> int:
+    """STS calls among the stub's counters (the others count S3 reads)."""
+    return sum(v for k, v in stats.items() if not k.startswith(S3_PREFIX))
+
+
+def s3_reads(stats: dict[str, int]) -> dict[str, int]:
+    """S3 GETs among the stub's counters, by status: {"200": n, "304": n, "404": n}."""
+    return {status: stats.get(f"{S3_PREFIX}GET {status}", 0) for status in ("200", "304", "404")}
 
 
 # -- machine noise ----------------------------------------------------------------------
@@ -370,6 +404,11 @@ class Wrk:
         self.threads = threads
         self.conns = conns
         self.next_index = dict.fromkeys(self.pools, 0)  # first unused stop id per pool
+        viewer = prep.get("viewer") or {}
+        self.urls = {
+            key: url.format(id=viewer.get("stream_id", ""), token=viewer.get("token", ""))
+            for key, url in URLS.items()
+        }
 
     def run(
         self,
@@ -381,10 +420,11 @@ class Wrk:
         limit: int = 0,
         our_pids: list[int] | None = None,
         workers: list[int] | None = None,
+        conns: int | None = None,
     ) -> dict[str, Any]:
         env = {
             **os.environ,
-            "BENCH_KIND": endpoint,
+            "BENCH_KIND": "get" if endpoint == "playlist" else endpoint,
             "BENCH_TOKEN": self.token,
             "BENCH_THREADS": str(self.threads),
             "BENCH_LIMIT": str(limit),
@@ -392,7 +432,7 @@ class Wrk:
         if endpoint == "stop":
             env["BENCH_POOL"] = self.pools[side]
             env["BENCH_BASE"] = str(self.next_index[side])
-        cmd = self.command(base_url + URLS[(side, endpoint)], duration)
+        cmd = self.command(base_url + self.urls[(side, endpoint)], duration, conns)
         stats0 = self.env.stub_stats()
         built0 = self.env.counters()
         worker_cpu0 = sum(proc_jiffies(p) for p in workers or [])
@@ -416,10 +456,13 @@ class Wrk:
             self.advance(side, data["fresh_max"])
         seconds = data["duration_us"] / 1e6
         errors = {k.removeprefix("err_"): v for k, v in data.items() if k.startswith("err_")}
-        sts_calls = sum(stats1.values()) - sum(stats0.values())
+        sts_calls = sts_total(stats1) - sts_total(stats0)
+        s3_0, s3_1 = s3_reads(stats0), s3_reads(stats1)
+        s3 = {status: s3_1[status] - s3_0[status] for status in s3_0}
         return {
             "side": side,
             "endpoint": endpoint,
+            "connections": conns or self.conns,
             "requests": data["requests"],
             "seconds": round(seconds, 3),
             "rps": round(data["requests"] / seconds, 1),
@@ -430,6 +473,11 @@ class Wrk:
             "errors": errors,
             "sts_calls": sts_calls,
             "sts_calls_per_request": round(sts_calls / max(1, data["requests"]), 3),
+            # S3 GETs the stub answered during the run (viewer runs), and per second.
+            "s3_gets": s3,
+            "s3_gets_per_s": round(sum(s3.values()) / max(1e-9, seconds), 2),
+            "s3_200_per_s": round(s3["200"] / max(1e-9, seconds), 2),
+            "s3_304_per_s": round(s3["304"] / max(1e-9, seconds), 2),
             "built": {k: built1[k] - built0[k] for k in built0},
             # CPU the gunicorn workers spent per request (user + system): the Python work,
             # much less sensitive than req/s to other load on the machine.
@@ -439,7 +487,9 @@ class Wrk:
             "cpu_pressure_some_pct": round(noise.cpu_some_pct, 1),
         }
 
-    def paired(self, base_url: str, endpoint: str, duration: float) -> dict[str, Any]:
+    def paired(
+        self, base_url: str, endpoint: str, duration: float, conns: int | None = None
+    ) -> dict[str, Any]:
         """Baseline and package requests alternating on every connection, one run.
 
         Returns each side's server-side thread CPU per request, measured at the same
@@ -448,16 +498,16 @@ class Wrk:
         sides = ("baseline", "package")
         env = {
             **os.environ,
-            "BENCH_KIND": endpoint,
+            "BENCH_KIND": "get" if endpoint == "playlist" else endpoint,
             "BENCH_TOKEN": self.token,
             "BENCH_THREADS": str(self.threads),
-            "BENCH_PATHS": ",".join(URLS[(side, endpoint)] for side in sides),
-            "BENCH_POOL": ",".join(self.pools[side] for side in sides),
-            "BENCH_BASE": ",".join(str(self.next_index[side]) for side in sides),
+            "BENCH_PATHS": ",".join(self.urls[(side, endpoint)] for side in sides),
+            "BENCH_POOL": ",".join(self.pools.get(side, "00000000") for side in sides),
+            "BENCH_BASE": ",".join(str(self.next_index.get(side, 0)) for side in sides),
         }
         before = self.env.request_cpu()
         out = subprocess.run(
-            self.command(base_url + "/", duration),
+            self.command(base_url + "/", duration, conns),
             env=env,
             capture_output=True,
             text=True,
@@ -476,7 +526,7 @@ class Wrk:
             "errors": sum(v for k, v in data.items() if k.startswith("err_")),
         }
         for side in sides:
-            path = URLS[(side, endpoint)]
+            path = self.urls[(side, endpoint)].split("?", 1)[0]  # request_cpu: PATH_INFO
             count = after.get(path, [0, 0])[0] - before.get(path, [0, 0])[0]
             ns = after.get(path, [0, 0])[1] - before.get(path, [0, 0])[1]
             result[side] = {"requests": count, "cpu_ms": round(ns / 1e6 / max(1, count), 3)}
@@ -485,11 +535,11 @@ class Wrk:
         result["cpu_ratio"] = round(baseline_ms / package_ms, 3) if package_ms else 0.0
         return result
 
-    def command(self, url: str, duration: float) -> list[str]:
+    def command(self, url: str, duration: float, conns: int | None = None) -> list[str]:
         return [
             "wrk",
             f"-t{self.threads}",
-            f"-c{self.conns}",
+            f"-c{conns or self.conns}",
             f"-d{max(1, round(duration))}s",
             "--latency",
             "--timeout",
@@ -648,6 +698,118 @@ def py_spy(env: Env, wrk: Wrk, server: dict[str, Any], mode: str, profile_dir: P
             log(f"py-spy {mode} {side} {endpoint}: {out}")
 
 
+def redis_pids() -> list[int]:
+    """The local Redis server's pid (the viewer runs' cache), to count it as ours."""
+    try:
+        import redis
+
+        url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+        pid = int(redis.Redis.from_url(url, socket_timeout=2).info("server")["process_id"])
+        with open(f"/proc/{pid}/comm") as fh:
+            return [pid] if "redis" in fh.read() else []
+    except Exception:  # another host or pid namespace: then it is not ours to count
+        return []
+
+
+def check_playlist(url: str, side: str) -> int:
+    """GET ``url`` once: a 200 HLS playlist (the package's with presigned URLs), or raise."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = response.read()
+            content_type = response.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as exc:
+        raise RuntimeError(
+            f"{side} playlist {url}: HTTP {exc.code} {exc.read()[:500]!r}"
+        ) from None
+    if (
+        not body.startswith(b"#EXTM3U")
+        or "mpegurl" not in content_type
+        or (side == "package" and b"X-Amz-Signature=" not in body)
+    ):
+        raise RuntimeError(f"{side} playlist {url}: unexpected {content_type!r} {body[:500]!r}")
+    return len(body)
+
+
+def viewer_phase(
+    env: Env,
+    wrk: Wrk,
+    mode: str,
+    duration: float,
+    repeats: int,
+    port: int,
+    conns: int,
+    low_conns: int,
+    paired: list[dict[str, Any]],
+    paired_duration: float,
+) -> list[dict[str, Any]]:
+    """Viewers of one live stream: GET its playlist, the baseline's view and the package's.
+
+    ``wrk -c<conns>`` runs alternate B P / P B / B P; then the package once at
+    ``low_conns`` (S3 reads must not grow with viewers), and one paired run.
+    """
+    runs: list[dict[str, Any]] = []
+    sides = ["baseline", "package"]
+    with gunicorn(env, MODES[mode], port, RESULTS / f"gunicorn-viewer-{mode}.log") as server:
+        body_bytes = {
+            side: check_playlist(server["url"] + wrk.urls[(side, "playlist")], side)
+            for side in sides
+        }
+        log(
+            f"{mode}: viewer path, gunicorn {' '.join(MODES[mode])} workers {server['workers']};"
+            f" playlist bytes baseline {body_bytes['baseline']}, package {body_bytes['package']}"
+        )
+        # Warm up (the package's S3 client is built lazily by the first refresh in each
+        # worker, and only one worker refreshes at a time): until a round builds nothing.
+        previous: dict[str, int] | None = None
+        for _ in range(4):
+            for side in sides:
+                wrk.run(server["url"], side, "playlist", 1.0, conns=conns)
+            built = env.counters(server["workers"])
+            if built == previous:
+                break
+            previous = built
+        our_pids = [server["proc"].pid, *server["workers"], *pg_backend_pids(env_db())]
+        our_pids += [STUB_PID[0], *redis_pids()]
+        plan = [
+            (side, conns, repeat)
+            for repeat in range(repeats)
+            for side in (sides if repeat % 2 == 0 else list(reversed(sides)))
+        ]
+        plan.append(("package", low_conns, 0))
+        for side, connections, repeat in plan:
+            result = wrk.run(
+                server["url"],
+                side,
+                "playlist",
+                duration,
+                our_pids=our_pids,
+                workers=server["workers"],
+                conns=connections,
+            )
+            result.update(mode=mode, repeat=repeat + 1, body_bytes=body_bytes[side])
+            runs.append(result)
+            log(
+                f"{mode:7} viewer -c{connections:<3} {side:8} #{repeat + 1}:"
+                f" {result['rps']:8.1f} req/s  p50 {result['p50_ms']:7.2f} ms"
+                f"  p99 {result['p99_ms']:7.2f} ms  errors {sum(result['errors'].values())}"
+                f"  S3 GETs/s {result['s3_gets_per_s']:.2f}"
+                f" (200 {result['s3_200_per_s']:.2f}, 304 {result['s3_304_per_s']:.2f})"
+                f"  worker CPU {result['worker_cpu_ms']:.3f} ms/req"
+                f"  other CPU {result['foreign_cpu_cores']:.2f} cores"
+            )
+        if paired_duration > 0:
+            result = wrk.paired(server["url"], "playlist", paired_duration, conns)
+            result["mode"] = mode
+            paired.append(result)
+            log(
+                f"{mode:7} viewer paired: {result['requests']} requests, server CPU/req"
+                f" baseline {result['baseline']['cpu_ms']:.3f} ms,"
+                f" package {result['package']['cpu_ms']:.3f} ms"
+                f" (ratio {result['cpu_ratio']:.2f}), errors {result['errors']}"
+            )
+    return runs
+
+
 def memory_phase(
     env: Env, wrk: Wrk, starts: int, seconds: float, port: int, side: str
 ) -> dict[str, Any]:
@@ -661,7 +823,7 @@ def memory_phase(
         gc0 = get_json(f"{server['url']}/__bench/counters/?gc=1")
         rows0 = table_count(env_db(), table)
         built0 = env.counters([worker])
-        sts0 = sum(env.stub_stats().values())
+        sts0 = sts_total(env.stub_stats())
         rss0 = rss_kb(worker)
         samples: list[tuple[int, float]] = [(0, rss0 / 1024)]
         stop_sampling = threading.Event()
@@ -669,7 +831,7 @@ def memory_phase(
         def sample() -> None:  # the RSS curve: a leak grows linearly, a cache levels off
             while not stop_sampling.wait(2.0):
                 try:
-                    done = sum(env.stub_stats().values()) - sts0
+                    done = sts_total(env.stub_stats()) - sts0
                     samples.append((done, rss_kb(worker) / 1024))
                 except (OSError, RuntimeError):
                     return
@@ -780,6 +942,139 @@ def aggregate(runs: list[dict[str, Any]], sides: list[str]) -> list[dict[str, An
             )
             rows.append(row)
     return rows
+
+
+def aggregate_viewer(
+    runs: list[dict[str, Any]], conns: int, low_conns: int
+) -> list[dict[str, Any]]:
+    """Per mode: medians of the -c<conns> runs per side, and the package's -c<low> run."""
+
+    def summarise(rs: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
+            "rps": round(statistics.median(r["rps"] for r in rs), 1),
+            "p50_ms": round(statistics.median(r["p50_ms"] for r in rs), 2),
+            "p99_ms": round(statistics.median(r["p99_ms"] for r in rs), 2),
+            "rps_runs": [r["rps"] for r in rs],
+            "p99_runs": [r["p99_ms"] for r in rs],
+            "errors": sum(sum(r["errors"].values()) for r in rs),
+            "built": sum(sum(r["built"].values()) for r in rs),
+            "requests": sum(r["requests"] for r in rs),
+            "s3_gets_per_s": round(statistics.median(r["s3_gets_per_s"] for r in rs), 2),
+            "s3_200_per_s": round(statistics.median(r["s3_200_per_s"] for r in rs), 2),
+            "s3_304_per_s": round(statistics.median(r["s3_304_per_s"] for r in rs), 2),
+            "s3_gets_per_s_runs": [r["s3_gets_per_s"] for r in rs],
+            "worker_cpu_ms": round(statistics.median(r["worker_cpu_ms"] for r in rs), 3),
+            "body_bytes": rs[0]["body_bytes"],
+        }
+
+    rows = []
+    for mode in MODES:
+        sel = {
+            (side, c): [
+                r for r in runs if (r["mode"], r["side"], r["connections"]) == (mode, side, c)
+            ]
+            for side in ("baseline", "package")
+            for c in (conns, low_conns)
+        }
+        if not sel[("baseline", conns)] or not sel[("package", conns)]:
+            continue
+        b, p = summarise(sel[("baseline", conns)]), summarise(sel[("package", conns)])
+        row: dict[str, Any] = {"mode": mode, "connections": conns, "baseline": b, "package": p}
+        row["rps_ratio"] = round(p["rps"] / max(1e-9, b["rps"]), 3)
+        row["p99_ratio"] = round(p["p99_ms"] / max(1e-9, b["p99_ms"]), 3)
+        row["verdict_rps"] = "PASS" if row["rps_ratio"] >= BUDGET_VIEWER_RPS_RATIO else "FAIL"
+        row["spread"] = round(
+            max(max(x["rps_runs"]) / max(1e-9, min(x["rps_runs"])) for x in (b, p)), 2
+        )
+        if sel[("package", low_conns)]:
+            low = summarise(sel[("package", low_conns)])
+            row["package_low"] = {**low, "connections": low_conns}
+            limit = low["s3_gets_per_s"] * VIEWER_S3_GROWTH + VIEWER_S3_SLACK
+            row["s3_limit_per_s"] = round(limit, 2)
+            row["verdict_s3"] = "PASS" if p["s3_gets_per_s"] <= limit else "FAIL"
+        rows.append(row)
+    return rows
+
+
+def render_viewer(viewer: dict[str, Any]) -> list[str]:
+    conns, low = viewer["connections"], viewer["low_connections"]
+    lines = [
+        "",
+        f"Viewer path: GET playlist.m3u8 of one live stream (its playlist changes every"
+        f" second), wrk -t{viewer['threads']} -c{conns} -d{viewer['duration']:g}s, Redis cache;",
+        "baseline = a plain Django view returning the cached bytes (S3 on a miss, 1 s TTL):",
+    ]
+    head = (
+        f"{'mode':8} {'baseline req/s':>14} {'package req/s':>13} {'ratio':>6}"
+        f"  {'baseline p50/p99 ms':>19}  {'package p50/p99 ms':>18}"
+        f"  {'CPU ms/req b/p':>14}  {'S3 GETs/s b/p':>13}  verdict"
+    )
+    lines += [head, "-" * len(head)]
+    for row in viewer["table"]:
+        b, p = row["baseline"], row["package"]
+        lines.append(
+            f"{row['mode']:8} {b['rps']:14.1f} {p['rps']:13.1f} {row['rps_ratio']:6.2f}"
+            f"  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}  {p['p50_ms']:7.2f} / {p['p99_ms']:7.2f}"
+            f"  {b['worker_cpu_ms']:6.3f}/{p['worker_cpu_ms']:<7.3f}"
+            f"  {b['s3_gets_per_s']:5.2f}/{p['s3_gets_per_s']:<6.2f}"
+            f"  {row['verdict_rps']} (req/s >= {BUDGET_VIEWER_RPS_RATIO}x)"
+        )
+    lines.append("")
+    lines.append(
+        "Per run: req/s, p50/p99 ms, wrk errors, S3 GETs/s answered 200 + 304 (the stub's"
+        " counters):"
+    )
+    for run in viewer["runs"]:
+        lines.append(
+            f"  {run['mode']:8} -c{run['connections']:<3} {run['side']:8} #{run['repeat']}"
+            f" {run['rps']:9.1f} req/s  {run['p50_ms']:6.2f} / {run['p99_ms']:7.2f} ms"
+            f"  err {sum(run['errors'].values())}"
+            f"  S3 {run['s3_gets_per_s']:5.2f}/s"
+            f" ({run['s3_200_per_s']:.2f} + {run['s3_304_per_s']:.2f})"
+        )
+    lines.append("S3 reads/s by the package's viewers, by number of connections:")
+    for row in viewer["table"]:
+        p, pl = row["package"], row.get("package_low")
+        if pl is None:
+            continue
+        lines.append(
+            f"  {row['mode']:8} -c{low}: {pl['s3_gets_per_s']:.2f}/s"
+            f" (200 {pl['s3_200_per_s']:.2f}, 304 {pl['s3_304_per_s']:.2f}; {pl['rps']:.0f}"
+            f" req/s)   -c{conns}:"
+            f" {p['s3_gets_per_s']:.2f}/s (200 {p['s3_200_per_s']:.2f}, 304"
+            f" {p['s3_304_per_s']:.2f}; {p['rps']:.0f} req/s)  {row['verdict_s3']}"
+        )
+    for row in viewer["table"]:
+        if row["spread"] > NOISY_SPREAD:
+            lines.append(
+                f"  NOTE {row['mode']} viewer: repeats differ by up to"
+                f" {(row['spread'] - 1) * 100:.0f}% in req/s; treat its ratio with care"
+            )
+    noise = [r["foreign_cpu_cores"] for r in viewer["runs"]]
+    if noise:
+        lines.append(
+            f"  CPU used by other processes during the viewer runs: mean"
+            f" {statistics.fmean(noise):.2f}, max {max(noise):.2f} of {NCPU} cores"
+        )
+    for row in viewer["table"]:
+        lines.append(
+            f"  playlist bytes per response ({row['mode']}): baseline"
+            f" {row['baseline']['body_bytes']}, package {row['package']['body_bytes']}"
+            " (presigned URLs)"
+        )
+        break
+    if viewer.get("paired"):
+        lines.append(
+            "Paired (baseline and package GETs alternating on the same connections; server"
+            " thread CPU per request):"
+        )
+        for row in viewer["paired"]:
+            lines.append(
+                f"  {row['mode']:8} {row['requests']:7d} requests  baseline"
+                f" {row['baseline']['cpu_ms']:.3f} ms  package {row['package']['cpu_ms']:.3f}"
+                f" ms  baseline/package {row['cpu_ratio']:.2f}  errors {row['errors']}"
+            )
+    return lines
 
 
 def render(report: dict[str, Any]) -> str:
@@ -899,6 +1194,9 @@ def render(report: dict[str, Any]) -> str:
             f" {ip['built_during_run']}"
         )
 
+    if report.get("viewer", {}).get("table"):
+        lines += render_viewer(report["viewer"])
+
     mem = report.get("memory")
     if mem:
         lines.append("")
@@ -936,7 +1234,7 @@ def render(report: dict[str, Any]) -> str:
         f"  wrk -t{meta['wrk_threads']} -c{meta['wrk_connections']} -d{meta['duration']:g}s"
         f" x{meta['repeats']}  total {meta['elapsed_s']:.0f} s"
     )
-    return "\n".join(lines)
+    return "\n".join(lines).lstrip("\n")
 
 
 def budget(report: dict[str, Any]) -> list[dict[str, str]]:
@@ -960,8 +1258,37 @@ def budget(report: dict[str, Any]) -> list[dict[str, str]]:
                 f" ({row['package']['p99_ms']} vs {row['baseline']['p99_ms']} ms)",
             }
         )
-    built_runs = sum(sum(r["built"].values()) for r in report["runs"] if r["side"] == "package")
-    requests = sum(r["requests"] for r in report["runs"] if r["side"] == "package")
+    viewer = report.get("viewer") or {}
+    for row in viewer.get("table", []):
+        b, p = row["baseline"], row["package"]
+        items.append(
+            {
+                "verdict": row["verdict_rps"],
+                "check": f"{row['mode']} viewer playlist req/s >= {BUDGET_VIEWER_RPS_RATIO}x"
+                f" baseline (-c{row['connections']})",
+                "value": f"{row['rps_ratio']:.2f}x ({p['rps']} vs {b['rps']}; p99"
+                f" {p['p99_ms']} vs {b['p99_ms']} ms)",
+            }
+        )
+        low = row.get("package_low")
+        if low is not None:
+            items.append(
+                {
+                    "verdict": row["verdict_s3"],
+                    "check": f"{row['mode']} viewer S3 GETs/s do not grow with viewers"
+                    f" (-c{row['connections']} <= {VIEWER_S3_GROWTH}x -c{low['connections']}"
+                    f" + {VIEWER_S3_SLACK}/s)",
+                    "value": f"{p['s3_gets_per_s']:.2f}/s at -c{row['connections']},"
+                    f" {low['s3_gets_per_s']:.2f}/s at -c{low['connections']}",
+                }
+            )
+    viewer_runs = [r for r in viewer.get("runs", []) if r["side"] == "package"]
+    built_runs = sum(
+        sum(r["built"].values()) for r in [*report["runs"], *viewer_runs] if r["side"] == "package"
+    )
+    requests = sum(
+        r["requests"] for r in [*report["runs"], *viewer_runs] if r["side"] == "package"
+    )
     mem = report.get("memory") or {}
     built_mem = sum(mem.get("built", {}).values())
     built_ip = report.get("inprocess", {}).get("built_during_run", {})
@@ -1071,7 +1398,7 @@ def main() -> int:
     parser.add_argument(
         "--time-budget",
         type=float,
-        default=float(os.environ.get("BENCH_TIME_BUDGET", "270")),
+        default=float(os.environ.get("BENCH_TIME_BUDGET", "350")),
         help="seconds for the whole run; the memory run gets what is left "
         "and stops early (and says so) when it cannot finish",
     )
@@ -1084,10 +1411,37 @@ def main() -> int:
         help="pyinstrument in-process and py-spy per worker -> results/profile/",
     )
     parser.add_argument("--no-package", action="store_true", help="measure the baseline only")
-    parser.add_argument("--skip", default="", help="comma list of: servers,memory,inprocess")
+    parser.add_argument(
+        "--viewer-duration",
+        type=float,
+        default=None,
+        help="seconds per viewer run (default: --duration, at most 4)",
+    )
+    parser.add_argument(
+        "--viewer-connections", type=int, default=64, help="wrk -c of the viewer runs"
+    )
+    parser.add_argument(
+        "--viewer-low-connections",
+        type=int,
+        default=8,
+        help="wrk -c of the package's extra viewer run (S3 reads must not depend on it)",
+    )
+    parser.add_argument(
+        "--viewer-paired",
+        type=float,
+        default=None,
+        help="seconds of the paired viewer run per mode (default: --viewer-duration; 0 = none)",
+    )
+    parser.add_argument(
+        "--skip", default="", help="comma list of: servers,viewer,memory,inprocess"
+    )
     args = parser.parse_args()
     if args.quick:
         args.duration, args.repeats, args.memory_starts, args.inprocess_n = 2.0, 1, 2000, 100
+    if args.viewer_duration is None:
+        args.viewer_duration = min(args.duration, 4.0)
+    if args.viewer_paired is None:
+        args.viewer_paired = args.viewer_duration
     skip = set(filter(None, args.skip.split(",")))
     modes = [m for m in args.modes.split(",") if m]
     if not shutil.which("wrk"):
@@ -1115,6 +1469,14 @@ def main() -> int:
     token = secrets.token_hex(20)
     ensure_database(env_db())
     report: dict[str, Any] = {"sides": sides, "runs": [], "paired": []}
+    viewer: dict[str, Any] = {
+        "duration": args.viewer_duration,
+        "threads": args.threads,
+        "connections": args.viewer_connections,
+        "low_connections": args.viewer_low_connections,
+        "runs": [],
+        "paired": [],
+    }
     try:
         with background(
             [PY, str(BENCH / "sts_stub.py"), "--port", str(stub_port)],
@@ -1155,6 +1517,25 @@ def main() -> int:
                         profile_dir,
                         report["paired"],
                     )
+            if "viewer" not in skip and package:
+                viewer["stream_id"] = PREP[0]["viewer"]["stream_id"]
+                for mode in modes:
+                    viewer["runs"] += viewer_phase(
+                        env,
+                        wrk,
+                        mode,
+                        args.viewer_duration,
+                        args.repeats,
+                        app_port,
+                        args.viewer_connections,
+                        args.viewer_low_connections,
+                        viewer["paired"],
+                        args.viewer_paired,
+                    )
+                viewer["table"] = aggregate_viewer(
+                    viewer["runs"], args.viewer_connections, args.viewer_low_connections
+                )
+                report["viewer"] = viewer
             if "memory" not in skip:
                 left = args.time_budget - (time.monotonic() - t_start) - 12
                 seconds = max(20.0, left)

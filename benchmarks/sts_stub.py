@@ -1,15 +1,23 @@
-"""A near-zero-cost local STS stub for benchmarks (never for tests of behaviour).
+"""A near-zero-cost local STS and S3 stub for benchmarks (never for tests of behaviour).
 
-It answers ``AssumeRole`` and ``GetFederationToken`` POSTs with a canned XML body of the
-shape botocore parses (``Credentials`` with ``AccessKeyId``, ``SecretAccessKey``,
-``SessionToken``, ``Expiration``; ``AssumedRoleUser`` / ``FederatedUser``). It does not
-check signatures or policies: its only job is to cost (almost) nothing, so that a
+STS: it answers ``AssumeRole`` and ``GetFederationToken`` POSTs with a canned XML body of
+the shape botocore parses (``Credentials`` with ``AccessKeyId``, ``SecretAccessKey``,
+``SessionToken``, ``Expiration``; ``AssumedRoleUser`` / ``FederatedUser``).
+
+S3 (path-style ``GET /<bucket>/<key>``): any key ending in ``.m3u8`` is a live HLS media
+playlist that changes every second (media sequence ``int(time.time())``, six one-second
+segments ``seg_<n>.ts``), with an ``ETag`` derived from the media sequence,
+``Last-Modified`` and ``Content-Type: application/vnd.apple.mpegurl``; a matching
+``If-None-Match`` gets ``304 Not Modified``. Other keys are ``404 NoSuchKey``.
+
+It checks no signatures or policies: its only job is to cost (almost) nothing, so that a
 benchmark measures the Django side.
 
 HTTP/1.1 keep-alive on a bare ``asyncio.Protocol`` (no ``http.server`` parsing), so a
 shared boto3 client reuses its pooled connections. ``GET /__stats`` answers a JSON object
-with the number of calls per action, which the benchmark uses to check that each start
-request made exactly one STS call.
+with the number of calls per STS action, and of S3 reads as ``"S3 GET 200"``,
+``"S3 GET 304"`` and ``"S3 GET 404"``: the benchmark uses them to check that each start
+made exactly one STS call, and how many S3 reads the viewers of a playlist cost.
 
 Run: ``python benchmarks/sts_stub.py --port 8599`` (binds 127.0.0.1 only).
 """
@@ -23,6 +31,7 @@ import signal
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 
 _ASSUME_ROLE = """<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
@@ -92,20 +101,75 @@ class _Canned:
         return body if body is not None else _http(400, _ERROR)
 
 
-def _http(status: int, body: str, content_type: str = "text/xml") -> bytes:
+def _http(status: int, body: str, content_type: str = "text/xml", extra: str = "") -> bytes:
     raw = body.encode()
-    reason = {200: "OK", 400: "Bad Request", 404: "Not Found"}[status]
+    reason = {200: "OK", 304: "Not Modified", 400: "Bad Request", 404: "Not Found"}[status]
     head = (
         f"HTTP/1.1 {status} {reason}\r\n"
         f"Content-Type: {content_type}\r\n"
         f"Content-Length: {len(raw)}\r\n"
+        f"{extra}"
         "x-amzn-RequestId: 00000000-0000-4000-8000-000000000000\r\n"
         "Connection: keep-alive\r\n\r\n"
     )
     return head.encode() + raw
 
 
+_NO_SUCH_KEY = """<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message>
+<RequestId>0000000000000000</RequestId></Error>
+"""
+SEGMENTS = 6
+MPEGURL = "application/vnd.apple.mpegurl"
+
+
+class _LivePlaylist:
+    """The live media playlist of second ``int(time.time())``, rendered once a second.
+
+    Six one-second segments ending now; the media sequence is the current second, so the
+    playlist (and its ETag) changes every second, as a live encoder's does.
+    """
+
+    def __init__(self) -> None:
+        self._second = -1
+        self.etag = b""
+        self.ok = b""
+        self.not_modified = b""
+
+    def refresh(self) -> None:
+        now = int(time.time())
+        if now == self._second:
+            return
+        self._second = now
+        start = datetime.fromtimestamp(now - SEGMENTS, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        lines = [
+            "#EXTM3U",
+            "#EXT-X-VERSION:3",
+            "#EXT-X-TARGETDURATION:1",
+            f"#EXT-X-MEDIA-SEQUENCE:{now}",
+            f"#EXT-X-PROGRAM-DATE-TIME:{start}",
+        ]
+        for n in range(now, now + SEGMENTS):
+            lines += ["#EXTINF:1.0,", f"seg_{n}.ts"]
+        etag = f'"{now:032x}"'
+        headers = f"ETag: {etag}\r\nLast-Modified: {formatdate(now, usegmt=True)}\r\n"
+        self.etag = etag.encode()
+        self.ok = _http(200, "\n".join(lines) + "\n", MPEGURL, headers)
+        self.not_modified = _http(304, "", MPEGURL, headers)
+
+    def response(self, head: bytes, lower: bytes) -> tuple[str, bytes]:
+        """``(status, response)`` for a GET of a playlist with request header ``head``."""
+        self.refresh()
+        i = lower.find(b"\r\nif-none-match:")
+        if i >= 0:
+            j = lower.find(b"\r\n", i + 2)
+            if head[i + 16 : j if j >= 0 else len(head)].strip() == self.etag:
+                return "304", self.not_modified
+        return "200", self.ok
+
+
 CANNED = _Canned()
+PLAYLIST = _LivePlaylist()
 STATS: Counter[str] = Counter()
 
 
@@ -138,12 +202,21 @@ class StubProtocol(asyncio.Protocol):
                 return
             body = self.buf[end + 4 : total]
             self.buf = self.buf[total:]
-            self._answer(head, body)
+            self._answer(head, lower, body)
 
-    def _answer(self, head: bytes, body: bytes) -> None:
+    def _answer(self, head: bytes, lower: bytes, body: bytes) -> None:
         assert self.transport is not None
         if head.startswith(b"GET /__stats"):
             self.transport.write(_http(200, json.dumps(STATS), "application/json"))
+            return
+        if head.startswith(b"GET /"):  # S3, path-style: GET /<bucket>/<key>
+            path = head[4 : head.find(b" ", 4)].split(b"?", 1)[0]
+            if path.endswith(b".m3u8"):
+                status, response = PLAYLIST.response(head, lower)
+            else:
+                status, response = "404", _http(404, _NO_SUCH_KEY, "application/xml")
+            STATS[f"S3 GET {status}"] += 1
+            self.transport.write(response)
             return
         action = b""
         i = body.find(b"Action=")

@@ -152,6 +152,38 @@ class Settings:
         value: str = self._get("PLAYLIST_CACHE", "default")
         return value
 
+    # -- a broadcast's life ------------------------------------------------------------
+
+    @property
+    def MAX_LIVE_STREAMS_PER_USER(self) -> int | None:
+        value: int | None = self._get("MAX_LIVE_STREAMS_PER_USER", None)
+        return value
+
+    @property
+    def IDLE_TIMEOUT(self) -> int:
+        value: int = self._get("IDLE_TIMEOUT", 120)
+        return value
+
+    @property
+    def MAX_DURATION(self) -> int | None:
+        value: int | None = self._get("MAX_DURATION", None)
+        return value
+
+    @property
+    def FINALIZE_RECORDINGS(self) -> bool:
+        value: bool = self._get("FINALIZE_RECORDINGS", True)
+        return value
+
+    @property
+    def TASK_BACKEND(self) -> str:
+        value: str = self._get("TASK_BACKEND", "default")
+        return value
+
+    @property
+    def TASK_QUEUE(self) -> str:
+        value: str = self._get("TASK_QUEUE", "default")
+        return value
+
     @property
     def LEGACY_SETTINGS(self) -> dict[str, Any] | None:
         value = getattr(django_settings, "BROADCAST_SETTINGS", None)

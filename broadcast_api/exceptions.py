@@ -37,3 +37,24 @@ class PlaylistNotReady(BroadcastError):
 
     code = "playlist_not_ready"
     status_code = 404
+
+
+class StreamEnded(BroadcastError):
+    """The stream has ended: no new upload credentials for it."""
+
+    code = "stream_ended"
+    status_code = 409
+
+
+class LiveStreamLimitReached(BroadcastError):
+    """The user already has ``BROADCAST_API_MAX_LIVE_STREAMS_PER_USER`` live streams."""
+
+    code = "live_stream_limit"
+    status_code = 409
+
+
+class IdempotencyKeyReused(BroadcastError):
+    """An ``Idempotency-Key`` already used for a start with other parameters."""
+
+    code = "idempotency_key_reused"
+    status_code = 422

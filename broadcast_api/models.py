@@ -70,6 +70,17 @@ class AbstractStream(models.Model):
         default=False,
         help_text=_("Anyone may watch it; otherwise the owner, staff and token holders."),
     )
+    title = models.CharField(_("title"), max_length=255, blank=True, default="")
+    description = models.TextField(_("description"), max_length=5000, blank=True, default="")
+    # Idempotent start: the client's Idempotency-Key, and what the request asked for.
+    idempotency_key = models.CharField(
+        _("idempotency key"), max_length=255, blank=True, default="", editable=False
+    )
+    request_fingerprint = models.CharField(
+        _("request fingerprint"), max_length=64, blank=True, default="", editable=False
+    )
+    # When the recording's playlist was closed with #EXT-X-ENDLIST (or found closed).
+    finalized_at = models.DateTimeField(_("recording finalized at"), null=True, blank=True)
 
     class Meta:
         abstract = True
@@ -83,6 +94,14 @@ class AbstractStream(models.Model):
             ),
             # What is live (operations, idle sweeps), oldest first.
             models.Index(fields=["status", "start_date"], name="%(app_label)s_%(class)s_status"),
+        ]
+        constraints = [
+            # One stream per user and Idempotency-Key: concurrent retries create one.
+            models.UniqueConstraint(
+                fields=["owner", "idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="%(app_label)s_%(class)s_idempotency",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -47,6 +47,7 @@ logger = logging.getLogger("broadcast_api.playlists")
 CACHE_KEY_PREFIX = "broadcast_api:playlist:v1"
 NOT_READY_SECONDS = 1.0  # how long "no playlist yet" is shared before S3 is asked again
 LOCK_SECONDS = 15  # longest a refresh may hold the cross-process lock
+AUDIENCE_SECONDS = 24 * 3600  # who may watch, kept beside the playlists (reset on change)
 WAIT_STEP_SECONDS = 0.02
 MEDIA_TYPE = "application/vnd.apple.mpegurl"
 
@@ -59,7 +60,6 @@ class CachedPlaylist:
     etag: str
     ended: bool
     target_duration: float
-    audience: Audience
     fresh_until: float
     usable_until: float  # its presigned URLs stay valid at least this long
 
@@ -220,6 +220,10 @@ def cache_key(stream_id: uuid.UUID, rendition: str) -> str:
     return f"{CACHE_KEY_PREFIX}:{stream_id.hex}:{quote(rendition or '-', safe='')}"
 
 
+def audience_key(stream_id: uuid.UUID) -> str:
+    return f"{CACHE_KEY_PREFIX}:{stream_id.hex}:audience"
+
+
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
@@ -247,6 +251,23 @@ class PlaylistCache:
     def get(self, stream_id: uuid.UUID, rendition: str = "") -> CachedPlaylist | None:
         entry: CachedPlaylist | None = self.cache.get(cache_key(stream_id, rendition))
         return entry
+
+    def lookup(
+        self, stream_id: uuid.UUID, rendition: str = ""
+    ) -> tuple[CachedPlaylist | None, Audience | None]:
+        """The cached playlist and who may watch the stream, in one round trip.
+
+        Who may watch is kept once per stream (not per rendition), so that a change of
+        ``is_public`` reaches every rendition at once (:meth:`set_audience`).
+        """
+        keys = [cache_key(stream_id, rendition), audience_key(stream_id)]
+        found = self.cache.get_many(keys)
+        return found.get(keys[0]), found.get(keys[1])
+
+    def set_audience(self, stream: AbstractStream) -> Audience:
+        audience = Audience.of(stream)
+        self.cache.set(audience_key(stream.pk), audience, timeout=AUDIENCE_SECONDS)
+        return audience
 
     def refreshed(
         self,
@@ -321,7 +342,6 @@ class PlaylistCache:
         playlist_url: Callable[[str], str],
     ) -> CachedPlaylist:
         playlist_key = f"{stream.s3_prefix}/{rendition or conf.PLAYLIST_NAME}"
-        audience = Audience.of(stream)
         now = time.time()
         previous_etag = current.etag if current is not None and current.body is not None else ""
         storage = get_storage()
@@ -333,7 +353,6 @@ class PlaylistCache:
                 etag="",
                 ended=False,
                 target_duration=0.0,
-                audience=audience,
                 fresh_until=now + NOT_READY_SECONDS,
                 usable_until=now + NOT_READY_SECONDS,
             )
@@ -342,7 +361,6 @@ class PlaylistCache:
             if current.usable_until - now > url_lifetime() / 4:
                 return replace(
                     current,
-                    audience=audience,
                     fresh_until=now + freshness(current.ended, current.target_duration),
                 )
             stored = storage.read(stream.s3_bucket, playlist_key)  # URLs ageing: re-sign
@@ -360,7 +378,6 @@ class PlaylistCache:
             etag=stored.etag,
             ended=rewritten.ended,
             target_duration=rewritten.target_duration,
-            audience=audience,
             fresh_until=now + freshness(rewritten.ended, rewritten.target_duration),
             usable_until=now + url_lifetime() / 2,
         )

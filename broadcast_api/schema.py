@@ -121,6 +121,8 @@ class Operation:
     media_type: str | None = None
     # Open to anonymous callers as well (its own rules decide who may use it).
     anonymous: bool = False
+    # False: the operation takes no request body.
+    request_body: bool = True
 
 
 def links_from_stream_id() -> dict[str, dict[str, Any]]:
@@ -147,16 +149,49 @@ OPERATIONS: dict[str, Operation] = {
             "Creates a live stream and returns temporary AWS credentials that can upload "
             "(PutObject and multipart upload) under `s3_bucket_path/` in `s3_bucket_name`, "
             "and nothing else, for `aws_expiration` seconds. The parameters may also come "
-            "in the query string (as the seed's clients send them) or a form body."
+            "in the query string (as the seed's clients send them) or a form body. With an "
+            "`Idempotency-Key`, a retry within 24 hours returns the same stream (with fresh "
+            "credentials and `Idempotent-Replayed: true`) instead of starting another."
         ),
         status=201,
-        success="Started.",
+        success="Started (or, for a retried `Idempotency-Key`, the stream it started).",
         errors={
             400: invalid("type", "invalid_choice", '"rtmp" is not a valid choice.'),
             **AUTH_ERRORS,
+            409: error(
+                "The caller already has as many live streams as allowed (`live_stream_limit`).",
+                (
+                    "Limit",
+                    {
+                        "code": "live_stream_limit",
+                        "detail": "You already have 1 live stream; stop one first.",
+                    },
+                ),
+            ),
+            422: error(
+                "This `Idempotency-Key` was used for a start with other parameters "
+                "(`idempotency_key_reused`)."
+            ),
+            429: error("Too many starts (`throttled`; the `broadcast_start` throttle scope)."),
             503: UNAVAILABLE,
         },
-        parameters=[RETRY_AFTER],
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description="A unique value per start (a UUID): a retry with the same key "
+                "returns the stream the first request started.",
+            ),
+            RETRY_AFTER,
+            OpenApiParameter(
+                "Idempotent-Replayed",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                response=[201],
+                description="`true` when this answers a retried `Idempotency-Key`.",
+            ),
+        ],
         examples=[
             OpenApiExample(
                 "Started",
@@ -212,6 +247,46 @@ OPERATIONS: dict[str, Operation] = {
                 description="Only this status.",
             )
         ],
+    ),
+    "credentials": Operation(
+        operation_id="stream_credentials",
+        summary="Refresh a live stream's upload credentials",
+        description=(
+            "New temporary credentials for the same prefix, in start's shape, for the owner "
+            "of a live stream. Call it ahead of `aws_expiration_date` (say when a third of "
+            "`aws_expiration` is left) to broadcast for longer than one credentials' "
+            "lifetime; the old credentials stay valid until they expire."
+        ),
+        success="New credentials.",
+        errors={
+            **AUTH_ERRORS,
+            404: NOT_FOUND,
+            409: error(
+                "The stream has ended (`stream_ended`): start a new one.",
+                (
+                    "Ended",
+                    {"code": "stream_ended", "detail": "The stream has ended; start a new one."},
+                ),
+            ),
+            503: UNAVAILABLE,
+        },
+        parameters=[STREAM_ID_IN_PATH, RETRY_AFTER],
+        request_body=False,
+        links={"StopStream": links_from_stream_id()["StopStream"]},
+    ),
+    "partial_update": Operation(
+        operation_id="stream_update",
+        summary="Edit a stream",
+        description="The owner changes `title`, `description` or `is_public` (any of them).",
+        success="The stream, changed.",
+        errors={
+            400: invalid(
+                "title", "max_length", "Ensure this field has no more than 255 characters."
+            ),
+            **AUTH_ERRORS,
+            404: NOT_FOUND,
+        },
+        parameters=[STREAM_ID_IN_PATH],
     ),
     "playlist": Operation(
         operation_id="stream_playlist",
@@ -325,8 +400,11 @@ class StreamSchema(AutoSchema):
         return [*super().get_examples(), *extra]
 
     def get_request_serializer(self) -> Any:
+        operation = self.operation
+        if operation is not None and not operation.request_body:
+            return None
         serializer = super().get_request_serializer()
-        if serializer is None or self.operation is None:
+        if serializer is None or operation is None:
             return serializer
         return {"application/json": serializer}
 

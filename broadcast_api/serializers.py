@@ -91,6 +91,31 @@ class StartStreamSerializer(serializers.Serializer[Any]):
         default=False,
         help_text="Anyone may watch it; otherwise the owner, staff and token holders.",
     )
+    title = serializers.CharField(
+        max_length=255, required=False, allow_blank=True, default="", help_text="At most 255."
+    )
+    description = serializers.CharField(
+        max_length=5000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="At most 5,000 characters.",
+    )
+
+
+class StreamUpdateSerializer(serializers.Serializer[Any]):
+    """What the owner may change after start (``PATCH /stream/{id}/``)."""
+
+    title = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    description = serializers.CharField(max_length=5000, required=False, allow_blank=True)
+    is_public = serializers.BooleanField(required=False)
+
+    def update(self, instance: Any, validated_data: dict[str, Any]) -> Any:
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if validated_data:
+            instance.save(update_fields=list(validated_data))
+        return instance
 
 
 class StopStreamSerializer(serializers.Serializer[Any]):
@@ -101,6 +126,7 @@ class StopStreamSerializer(serializers.Serializer[Any]):
 
 class StreamListQuerySerializer(serializers.Serializer[Any]):
     status = serializers.ChoiceField(choices=StreamStatus.choices, required=False)
+    is_public = serializers.BooleanField(required=False)
 
 
 # -- responses ----------------------------------------------------------------------
@@ -180,6 +206,8 @@ class StreamSerializer(serializers.Serializer[Any]):
     s3_bucket_path = serializers.CharField(source="s3_prefix", read_only=True)
     s3_bucket_region = serializers.CharField(source="s3_region", read_only=True)
     is_public = serializers.BooleanField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
     playback_url = PlaybackUrlField()
 
 

@@ -1,23 +1,35 @@
-"""The domain operations: start and stop a stream.
+"""The domain operations: start, refresh and stop a stream.
 
 Views, the seed's function API, the admin and management code all call these, so the
 rules live in one place: credentials first, then one INSERT; one conditional UPDATE
-decides a stop; signals are sent after commit, once.
+decides a stop; signals are sent after commit, once. A start may carry an
+``Idempotency-Key`` (a retry returns the stream it created) and may be limited to
+``BROADCAST_API_MAX_LIVE_STREAMS_PER_USER`` live streams.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, transaction
+from django.contrib.auth import get_user_model
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from broadcast_api.conf import conf
 from broadcast_api.credentials import StorageGrant, get_credential_provider
-from broadcast_api.exceptions import DatabaseUnavailable
+from broadcast_api.exceptions import (
+    DatabaseUnavailable,
+    IdempotencyKeyReused,
+    LiveStreamLimitReached,
+    StreamEnded,
+)
 from broadcast_api.models import (
     AbstractStream,
     StopReason,
@@ -29,15 +41,21 @@ from broadcast_api.policies import UploadScope
 from broadcast_api.signals import stream_started, stream_stopped
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from django.db.models import QuerySet
 
 logger = logging.getLogger("broadcast_api.services")
+
+# How long an Idempotency-Key names the stream it created (the IETF draft's advice).
+IDEMPOTENCY_WINDOW = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
 class StartResult:
     stream: AbstractStream
     storage: StorageGrant
+    replayed: bool = False  # an Idempotency-Key retry: the stream an earlier start made
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,16 @@ def upload_scope(stream_id: uuid.UUID) -> UploadScope:
     )
 
 
+def stream_scope(stream: AbstractStream) -> UploadScope:
+    """Where an existing stream uploads: the prefix it was given at start."""
+    return UploadScope(
+        stream_id=stream.pk,
+        bucket=stream.s3_bucket,
+        prefix=stream.s3_prefix,
+        region=stream.s3_region,
+    )
+
+
 def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet[Any]:
     """The streams ``user`` may act on: their own, and anyone's for staff.
 
@@ -67,50 +95,163 @@ def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet
     return streams.filter(owner_id=getattr(user, "pk", None))
 
 
+# -- start ---------------------------------------------------------------------------------
+
+
 def start_stream(
     *,
     owner: Any = None,
     name: str = "",
     type: str = StreamType.HLS,
     is_public: bool = False,
+    title: str = "",
+    description: str = "",
+    idempotency_key: str = "",
     **extra: Any,
 ) -> StartResult:
     """Mint upload credentials, then record the stream with one INSERT.
 
-    Raises ``StorageUnavailable`` (nothing written) or ``DatabaseUnavailable`` (the
-    minted credentials are orphaned: they expire and their prefix belongs to no stream).
-    ``extra`` holds values for fields a swapped stream model adds.
+    With ``idempotency_key`` (an authenticated ``owner``'s), a retry within 24 hours
+    returns the stream the first start made, with fresh credentials; the same key with
+    other parameters raises ``IdempotencyKeyReused``. With a live-stream limit, the
+    owner's row is locked (``SELECT … FOR UPDATE``) while its live streams are counted
+    and the new one is written, so concurrent starts cannot pass the limit together.
+
+    Raises ``StorageUnavailable`` (nothing written), ``LiveStreamLimitReached`` or
+    ``DatabaseUnavailable`` (the minted credentials are orphaned: they expire and their
+    prefix belongs to no stream). ``extra`` holds values for fields a swapped stream
+    model adds.
     """
     model = get_stream_model()
-    stream_id = uuid.uuid4()
-    scope = upload_scope(stream_id)
-    grant = get_credential_provider().issue(scope, duration_seconds=conf.CREDENTIALS_TTL)
+    values = {
+        "name": name,
+        "type": type,
+        "is_public": is_public,
+        "title": title,
+        "description": description,
+        **extra,
+    }
+    key = idempotency_key if getattr(owner, "pk", None) is not None else ""
+    fingerprint = request_fingerprint(values) if key else ""
     try:
-        stream = model._default_manager.create(
-            id=stream_id,
-            name=name,
-            type=type,
-            owner=owner,
-            is_public=is_public,
-            s3_bucket=scope.bucket,
-            s3_prefix=scope.prefix,
-            s3_region=scope.region,
-            **extra,
-        )
+        with owner_locked_if_limited(owner):
+            if key:
+                replay = idempotent_replay(owner, key, fingerprint)
+                if replay is not None:
+                    return replay
+            check_live_stream_limit(owner)
+            stream_id = uuid.uuid4()
+            scope = upload_scope(stream_id)
+            grant = get_credential_provider().issue(scope, duration_seconds=conf.CREDENTIALS_TTL)
+            # With a key, a savepoint: a concurrent start with the same key may win the
+            # unique constraint, and the transaction around us must survive that.
+            savepoint = transaction.atomic() if key else contextlib.nullcontext()
+            try:
+                with savepoint:
+                    stream = model._default_manager.create(
+                        id=stream_id,
+                        owner=owner,
+                        s3_bucket=scope.bucket,
+                        s3_prefix=scope.prefix,
+                        s3_region=scope.region,
+                        idempotency_key=key,
+                        request_fingerprint=fingerprint,
+                        **values,
+                    )
+            except IntegrityError:
+                # A concurrent start with the same key won: answer with its stream.
+                replay = idempotent_replay(owner, key, fingerprint) if key else None
+                if replay is None:
+                    raise
+                return replay
     except DatabaseError as exc:
-        logger.error("could not record stream %s: %s", stream_id, type_name(exc))
+        logger.error("could not record a stream: %s", type_name(exc))
         raise DatabaseUnavailable("The stream could not be recorded.", reason="db_error") from None
     logger.info("stream %s started (owner %s)", stream.pk, getattr(owner, "pk", None))
     transaction.on_commit(lambda: stream_started.send(sender=model, stream=stream))
     return StartResult(stream=stream, storage=grant)
 
 
+def request_fingerprint(values: dict[str, Any]) -> str:
+    """What a start asked for, to tell a retry from a different request with the same key."""
+    canonical = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def idempotent_replay(owner: Any, key: str, fingerprint: str) -> StartResult | None:
+    """The earlier start with this key, with fresh credentials; ``None`` when there is
+    none within the window (an older one gives its key up)."""
+    streams = get_stream_model()._default_manager.filter(owner=owner, idempotency_key=key)
+    stream = streams.first()
+    if stream is None:
+        return None
+    if stream.start_date < timezone.now() - IDEMPOTENCY_WINDOW:
+        streams.filter(pk=stream.pk).update(idempotency_key="")
+        return None
+    if stream.request_fingerprint != fingerprint:
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was used for a start with other parameters."
+        )
+    logger.info("stream %s: start replayed for its Idempotency-Key", stream.pk)
+    return StartResult(stream=stream, storage=issue_for(stream), replayed=True)
+
+
+@contextlib.contextmanager
+def owner_locked_if_limited(owner: Any) -> Iterator[None]:
+    """With a live-stream limit, hold the owner's row lock for the whole start."""
+    if conf.MAX_LIVE_STREAMS_PER_USER is None or getattr(owner, "pk", None) is None:
+        yield
+        return
+    with transaction.atomic():
+        # Locks on PostgreSQL (and MySQL, Oracle); SQLite serializes its writers anyway.
+        list(get_user_model()._default_manager.select_for_update().filter(pk=owner.pk))
+        yield
+
+
+def check_live_stream_limit(owner: Any) -> None:
+    limit = conf.MAX_LIVE_STREAMS_PER_USER
+    if limit is None or getattr(owner, "pk", None) is None:
+        return
+    live = get_stream_model()._default_manager.filter(owner=owner, status=StreamStatus.LIVE)
+    if live.count() >= limit:
+        raise LiveStreamLimitReached(
+            f"You already have {limit} live stream{'s' if limit != 1 else ''}; stop one first."
+        )
+
+
+# -- refresh -------------------------------------------------------------------------------
+
+
+def issue_for(stream: AbstractStream) -> StorageGrant:
+    """New credentials for ``stream``'s own prefix (the scope it was started with)."""
+    return get_credential_provider().issue(
+        stream_scope(stream), duration_seconds=conf.CREDENTIALS_TTL
+    )
+
+
+def refresh_credentials(stream: AbstractStream) -> StartResult:
+    """New upload credentials for a live stream, for the same prefix.
+
+    Raises ``StreamEnded`` for a stream that has ended, ``StorageUnavailable`` when STS
+    fails. The credentials issued before stay valid until they expire.
+    """
+    if not stream.is_live:
+        raise StreamEnded("The stream has ended; start a new one.")
+    grant = issue_for(stream)
+    logger.info("stream %s: credentials refreshed", stream.pk)
+    return StartResult(stream=stream, storage=grant)
+
+
+# -- stop ----------------------------------------------------------------------------------
+
+
 def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> StopResult:
     """End ``stream`` exactly once, however many callers race to stop it.
 
     One conditional UPDATE (``WHERE id = ? AND status = 'live'``) decides. The winner
-    updates ``stream`` in memory and sends ``stream_stopped`` after commit; a loser, or
-    a stop of an ended stream, returns the stream as it is in the database.
+    updates ``stream`` in memory and, after commit, sends ``stream_stopped`` and has the
+    recording finalized; a loser, or a stop of an ended stream, returns the stream as it
+    is in the database.
     """
     model = type(stream)
     if stream.status != StreamStatus.LIVE:
@@ -131,6 +272,10 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
     stream.stop_reason = reason
     logger.info("stream %s stopped (%s)", stream.pk, reason)
     transaction.on_commit(lambda: stream_stopped.send(sender=model, stream=stream, reason=reason))
+    if conf.FINALIZE_RECORDINGS:
+        from broadcast_api.tasks import enqueue_finalize_recording
+
+        transaction.on_commit(lambda: enqueue_finalize_recording(stream))
     return StopResult(stream=stream, stopped=True)
 
 

@@ -49,8 +49,16 @@ from broadcast_api.serializers import (
     StopStreamSerializer,
     StreamListQuerySerializer,
     StreamSerializer,
+    StreamUpdateSerializer,
 )
-from broadcast_api.services import StartResult, StopResult, start_stream, stop_stream, streams_for
+from broadcast_api.services import (
+    StartResult,
+    StopResult,
+    refresh_credentials,
+    start_stream,
+    stop_stream,
+    streams_for,
+)
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
@@ -69,6 +77,28 @@ class StreamPagination(PageNumberPagination):
     def get_page_size(self, request: Request) -> int | None:
         self.page_size = conf.PAGE_SIZE
         return super().get_page_size(request)
+
+
+IDEMPOTENCY_KEY_RE = re.compile(r"[\x21-\x7e]{1,255}")  # printable ASCII, no spaces
+
+
+def idempotency_key(request: Request) -> str:
+    """The ``Idempotency-Key`` header (IETF draft: a structured-field string, so its
+    quotes are optional here), or ``""``. A malformed one is a 400."""
+    value = request.headers.get("Idempotency-Key", "").strip()
+    if len(value) >= 2 and value[0] == value[-1] == '"':
+        value = value[1:-1]
+    if "Idempotency-Key" in request.headers and not IDEMPOTENCY_KEY_RE.fullmatch(value):
+        raise exceptions.ValidationError(
+            {
+                "Idempotency-Key": [
+                    exceptions.ErrorDetail(
+                        "1 to 255 printable ASCII characters, e.g. a UUID.", code="invalid"
+                    )
+                ]
+            }
+        )
+    return value
 
 
 def request_params(request: Request) -> dict[str, Any]:
@@ -103,7 +133,7 @@ class FirstRendererNegotiation(BaseContentNegotiation):
 
 
 class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
-    """Start, stop, list and retrieve streams.
+    """Start, stop, refresh, list, retrieve and edit streams, and serve their playlists.
 
     Serializers are chosen per action, as DRF's generic views choose theirs: the
     request by ``<action>_serializer_class`` (``serializer_class`` when there is none),
@@ -115,6 +145,11 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     start_response_serializer_class = StartStreamResponseSerializer
     stop_serializer_class = StopStreamSerializer
     stop_response_serializer_class = StopStreamResponseSerializer
+    credentials_response_serializer_class = StartStreamResponseSerializer
+    partial_update_serializer_class = StreamUpdateSerializer
+    partial_update_response_serializer_class = StreamSerializer
+    # DRF's ScopedRateThrottle reads it; start sets "broadcast_start" (see the README).
+    throttle_scope: str | None = None
     # The responses are a JSON contract; the browsable API's negotiation costs ~0.1 ms.
     renderer_classes = [JSONRenderer]
     permission_classes = [IsAuthenticated, IsOwnerOrStaff]
@@ -137,13 +172,14 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         """
         if self.action == "playlist":
             return get_stream_model()._default_manager.all()
-        is_list = self.action == "list"
-        queryset = streams_for(self.request.user, include_others_for_staff=not is_list)
-        if is_list:
-            params = StreamListQuerySerializer(data=self.request.query_params)
+        # Only the owner lists its streams, refreshes their credentials and edits them.
+        owner_only = self.action in {"list", "credentials", "partial_update"}
+        queryset = streams_for(self.request.user, include_others_for_staff=not owner_only)
+        if self.action == "list":
+            # A dict, not the QueryDict: DRF reads a missing boolean in form data as False.
+            params = StreamListQuerySerializer(data=self.request.query_params.dict())
             params.is_valid(raise_exception=True)
-            if "status" in params.validated_data:
-                queryset = queryset.filter(status=params.validated_data["status"])
+            queryset = queryset.filter(**params.validated_data)
         return queryset
 
     def get_serializer_class(self) -> type[BaseSerializer[Any]]:
@@ -165,16 +201,48 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     # -- start --------------------------------------------------------------------------
 
-    @action(detail=False, methods=["post"])
+    @action(detail=False, methods=["post"], throttle_scope="broadcast_start")
     def start(self, request: Request) -> Response:
+        """Start a stream; with an ``Idempotency-Key`` header, a retry returns the same one."""
         serializer = self.get_serializer(data=request_params(request))
         serializer.is_valid(raise_exception=True)
         result = self.perform_start(serializer)
         data = self.get_response_serializer(result).data
-        return Response(data, status=status.HTTP_201_CREATED)
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else None
+        return Response(data, status=status.HTTP_201_CREATED, headers=headers)
 
     def perform_start(self, serializer: BaseSerializer[Any]) -> StartResult:
-        return start_stream(owner=self.request.user, **serializer.validated_data)
+        return start_stream(
+            owner=self.request.user,
+            idempotency_key=idempotency_key(self.request),
+            **serializer.validated_data,
+        )
+
+    # -- credentials --------------------------------------------------------------------
+
+    @action(detail=True, methods=["post"])
+    def credentials(self, request: Request, id: str | None = None) -> Response:
+        """New upload credentials for the same prefix, for the owner of a live stream."""
+        result = self.perform_refresh(self.get_object())
+        return Response(self.get_response_serializer(result).data)
+
+    def perform_refresh(self, stream: AbstractStream) -> StartResult:
+        return refresh_credentials(stream)
+
+    # -- edit ---------------------------------------------------------------------------
+
+    def partial_update(self, request: Request, id: str | None = None) -> Response:
+        """``PATCH /stream/{id}/``: the owner changes ``title``, ``description``,
+        ``is_public``."""
+        stream = self.get_object()
+        serializer = self.get_serializer(stream, data=request.data, partial=True)
+        serializer.is_valid(raise_exception=True)
+        self.perform_update(serializer)
+        return Response(self.get_response_serializer(stream).data)
+
+    def perform_update(self, serializer: BaseSerializer[Any]) -> None:
+        stream = serializer.save()
+        self.playlist_cache.set_audience(stream)  # who may watch changes at once
 
     # -- stop ---------------------------------------------------------------------------
 
@@ -210,12 +278,11 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if rendition and not RENDITION_RE.fullmatch(rendition):
             raise exceptions.NotFound()
         token_is_for_this_stream = str(token_stream_id(request.query_params.get("token"))) == id
-        entry = self.playlist_cache.get(self._stream_uuid(id), rendition)
-        if entry is None or not entry.is_fresh(time.time()):
+        entry, audience = self.playlist_cache.lookup(self._stream_uuid(id), rendition)
+        if entry is None or audience is None or not entry.is_fresh(time.time()):
             stream = self.get_object()
-            if not Audience.of(stream).admits(
-                request.user, token_for_this_stream=token_is_for_this_stream
-            ):
+            audience = self.playlist_cache.set_audience(stream)
+            if not audience.admits(request.user, token_for_this_stream=token_is_for_this_stream):
                 raise exceptions.NotFound()
             entry = self.playlist_cache.refreshed(
                 stream,
@@ -223,18 +290,16 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 playlist_url=nested_playlist_url(request.path, stream.pk),
                 stale=entry,
             )
-        elif not entry.audience.admits(
-            request.user, token_for_this_stream=token_is_for_this_stream
-        ):
+        elif not audience.admits(request.user, token_for_this_stream=token_is_for_this_stream):
             raise exceptions.NotFound()
         elif entry.body is None:
             raise PlaylistNotReady("The broadcaster has not uploaded a playlist yet.")
-        return self.get_playlist_response(entry)
+        return self.get_playlist_response(entry, audience)
 
-    def get_playlist_response(self, entry: CachedPlaylist) -> HttpResponse:
+    def get_playlist_response(self, entry: CachedPlaylist, audience: Audience) -> HttpResponse:
         """The playlist, cacheable by clients for what is left of its freshness."""
         response = HttpResponse(entry.body, content_type=MEDIA_TYPE)
-        scope = "public" if entry.audience.is_public else "private"
+        scope = "public" if audience.is_public else "private"
         response["Cache-Control"] = f"{scope}, max-age={entry.max_age(time.time())}"
         return response
 

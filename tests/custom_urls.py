@@ -7,9 +7,10 @@ from typing import Any
 from rest_framework import serializers
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.routers import SimpleRouter
-from rest_framework.throttling import UserRateThrottle
+from rest_framework.throttling import ScopedRateThrottle, UserRateThrottle
 
 from broadcast_api.serializers import StartedStreamSerializer, StartStreamResponseSerializer
+from broadcast_api.urls import StreamRouter
 from broadcast_api.views import StreamViewSet
 
 
@@ -47,3 +48,19 @@ class ChannelStreamViewSet(StreamViewSet):
 channel_router = SimpleRouter()
 channel_router.register("stream", ChannelStreamViewSet, basename="channel-stream")
 channel_urlpatterns = channel_router.urls
+
+
+class StartRates(ScopedRateThrottle):
+    """What ``DEFAULT_THROTTLE_RATES = {"broadcast_start": "2/min"}`` gives a host (DRF
+    reads that setting once, when its classes are defined)."""
+
+    THROTTLE_RATES = {"broadcast_start": "2/min"}
+
+
+class ScopedStreamViewSet(StreamViewSet):
+    throttle_classes = [StartRates]
+
+
+scoped_router = StreamRouter()
+scoped_router.register("stream", ScopedStreamViewSet, basename="scoped-stream")
+scoped_urlpatterns = scoped_router.urls

@@ -37,6 +37,12 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "PLAYBACK_TOKEN_TTL": (3600, int),
     "PLAYBACK_URL_TTL": (3600, int),
     "PLAYLIST_CACHE": ("default", str),
+    "MAX_LIVE_STREAMS_PER_USER": (None, None),
+    "IDLE_TIMEOUT": (120, int),
+    "MAX_DURATION": (None, None),
+    "FINALIZE_RECORDINGS": (True, bool),
+    "TASK_BACKEND": ("default", str),
+    "TASK_QUEUE": ("default", str),
 }
 
 

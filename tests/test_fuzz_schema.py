@@ -151,7 +151,7 @@ def test_every_operation_conforms_to_the_schema(
                 session=session,
                 tally=tally,
             )
-        if operation.path in ("/stream/{id}/", "/stream/{id}/playlist.m3u8"):
+        if operation.path.startswith("/stream/{id}/"):
             for stream_id in known_ids:
                 fuzz(
                     operation.as_strategy(path_parameters={"id": stream_id}),
@@ -181,6 +181,8 @@ def test_every_operation_conforms_to_the_schema(
         "GET /stream/",
         "GET /stream/{id}/",
         "GET /stream/{id}/playlist.m3u8",
+        "POST /stream/{id}/credentials/",
+        "PATCH /stream/{id}/",
     }
     assert tally.examples >= len(tally.operations) * MAX_EXAMPLES
     assert 201 in tally.statuses, "no stream was ever started: the fuzzing is not authenticated"

@@ -36,6 +36,8 @@ OPERATIONS = {
     ("/stream/", "get"): "stream_list",
     ("/stream/{id}/", "get"): "stream_retrieve",
     ("/stream/{id}/playlist.m3u8", "get"): "stream_playlist",
+    ("/stream/{id}/credentials/", "post"): "stream_credentials",
+    ("/stream/{id}/", "patch"): "stream_update",
 }
 
 
@@ -133,6 +135,7 @@ def test_named_components(schema: dict[str, Any]) -> None:
         "S3Endpoint",
         "StopStreamRequest",
         "StopStreamResponse",
+        "PatchedStreamUpdateRequest",
         "StoppedStream",
         "Stream",
         "PaginatedStreamList",
@@ -141,7 +144,18 @@ def test_named_components(schema: dict[str, Any]) -> None:
         "Error",
         "FieldError",
     }
-    assert set(components["StartStreamRequest"]["properties"]) == {"type", "name", "is_public"}
+    assert set(components["StartStreamRequest"]["properties"]) == {
+        "type",
+        "name",
+        "is_public",
+        "title",
+        "description",
+    }
+    assert set(components["PatchedStreamUpdateRequest"]["properties"]) == {
+        "title",
+        "description",
+        "is_public",
+    }
     assert components["StartStreamRequest"]["required"] == ["type"]
     assert components["StopStreamRequest"]["required"] == ["id"]
     assert set(components["StartStreamResponse"]["required"]) == {"stream", "endpoint"}
@@ -174,11 +188,13 @@ def content(operation: dict[str, Any], status: str) -> dict[str, Any]:
 
 
 ERROR_STATUSES = {
-    "stream_start": {"400", "401", "403", "503"},
+    "stream_start": {"400", "401", "403", "409", "422", "429", "503"},
     "stream_stop": {"400", "401", "403", "404", "503"},
     "stream_list": {"400", "401", "403", "404"},
     "stream_retrieve": {"401", "403", "404"},
     "stream_playlist": {"401", "404", "503"},
+    "stream_credentials": {"401", "403", "404", "409", "503"},
+    "stream_update": {"400", "401", "403", "404"},
 }
 
 

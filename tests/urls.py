@@ -10,4 +10,5 @@ urlpatterns = [
     path("host/stop/", host_views.your_stop_stream_view),
     path("custom/", include("tests.custom_urls")),
     path("channel/", include(custom_urls.channel_urlpatterns)),
+    path("scoped/", include(custom_urls.scoped_urlpatterns)),
 ]

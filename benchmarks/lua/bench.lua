@@ -1,8 +1,9 @@
--- wrk script for benchmarks/run.py: POST start or stop with form bodies.
+-- wrk script for benchmarks/run.py: POST start or stop with form bodies, or GET (viewers).
 --
 -- Environment:
---   BENCH_KIND          start | stop
---   BENCH_TOKEN         the bench user's token (header "Authorization: Token <key>")
+--   BENCH_KIND          start | stop | get (a viewer: GET the URL, no body, no
+--                       Authorization header)
+--   BENCH_TOKEN         start/stop: the bench user's token ("Authorization: Token <key>")
 --   BENCH_POOL          stop: 8 hex digits naming the id pool (see bench_prepare)
 --   BENCH_BASE          stop: first unused index of the pool
 --   BENCH_THREADS       stop: wrk's -t (thread t uses indexes base + t, base + t + T, ...)
@@ -38,9 +39,13 @@ local restop_every = tonumber(os.getenv("BENCH_RESTOP_EVERY") or "0")
 local limit = tonumber(os.getenv("BENCH_LIMIT") or "0")
 local done_dir = os.getenv("BENCH_DONE_DIR") or ""
 
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Token " .. token
+if kind == "get" then
+  wrk.method = "GET"
+else
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+  wrk.headers["Authorization"] = "Token " .. token
+end
 if kind == "start" then
   wrk.body = "type=hls&name=bench"
 end
@@ -82,7 +87,7 @@ local function stop_body(side)
   return string.format("id=%s-0000-4000-8000-%012x", pools[side], idx)
 end
 
--- A single-side start needs no request(): wrk then sends its one prepared request.
+-- A single-side start or get needs no request(): wrk then sends its one prepared request.
 if kind == "stop" or sides > 1 then
   function request()
     sent = sent + 1

@@ -68,11 +68,12 @@ class UploadTarget:
                 session_token=str(s3["aws_session_token"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise ApiError(f"unexpected answer to /stream/start/: missing {exc}") from exc
+            raise ApiError(f"unexpected answer with credentials: missing {exc}") from exc
 
 
 class BroadcastApi:
-    """A client of ``POST /stream/start/`` and ``POST /stream/stop/``."""
+    """A client of ``POST /stream/start/``, ``/stream/<id>/credentials/`` and
+    ``/stream/stop/``."""
 
     def __init__(self, base_url: str, user: str, password: str, *, timeout: float = 15.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -94,15 +95,23 @@ class BroadcastApi:
 
     def stop(self, stream_id: str, *, attempts: int = 5) -> dict[str, Any]:
         """Stop a stream; stopping is idempotent, so transient failures are retried."""
+        return self._retried("/stream/stop/", {"id": stream_id}, attempts=attempts)
+
+    def refresh(self, stream_id: str, *, attempts: int = 3) -> dict[str, Any]:
+        """New upload credentials for the same stream (start's shape); retried, since a
+        refresh creates nothing."""
+        return self._retried(f"/stream/{stream_id}/credentials/", {}, attempts=attempts)
+
+    def _retried(self, path: str, form: dict[str, str], *, attempts: int) -> dict[str, Any]:
         delay = 0.5
         for attempt in range(1, attempts + 1):
             try:
-                return self._post("/stream/stop/", {"id": stream_id})
+                return self._post(path, form)
             except ApiError as exc:
                 retryable = exc.status is None or exc.status >= 500 or exc.status == 429
                 if not retryable or attempt == attempts:
                     raise
-                log.warning("stop failed (%s); retrying in %.1fs", exc, delay)
+                log.warning("POST %s failed (%s); retrying in %.1fs", path, exc, delay)
                 time.sleep(delay)
                 delay *= 2
         raise AssertionError("unreachable")  # pragma: no cover

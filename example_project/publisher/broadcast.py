@@ -163,13 +163,6 @@ class Broadcaster:
             target.endpoint_url or "AWS",
             target.expiration_seconds,
         )
-        duration = self.options.duration
-        if duration is not None and duration > target.expiration_seconds:
-            log.warning(
-                "--duration %.0fs outlives the upload credentials (%.0fs); uploads will fail then",
-                duration,
-                target.expiration_seconds,
-            )
         emit(
             "started",
             stream=started["stream"],
@@ -199,9 +192,18 @@ class Broadcaster:
                 exe, self.options.encoder, outdir, clock_epoch=time.time(), drawtext=drawtext
             )
             log.debug("ffmpeg: %s", " ".join(argv))
+            uploader = Uploader(
+                target,
+                refresh=lambda: self._refreshed(target),
+                on_refresh=lambda new: emit(
+                    "credentials_refreshed",
+                    stream_id=new.stream_id,
+                    expiration_seconds=new.expiration_seconds,
+                ),
+            )
             sync = PlaylistSync(
                 outdir,
-                Uploader(target),
+                uploader,
                 delete_uploaded=not self.options.keep_workdir,
                 on_first_upload=lambda: emit("first_upload", stream_id=target.stream_id),
             )
@@ -240,6 +242,13 @@ class Broadcaster:
             if not ok or (not asked_to_stop and ffmpeg.returncode != 0):
                 return 1
             return 0
+
+    def _refreshed(self, target: UploadTarget) -> UploadTarget:
+        """New credentials for the same stream and prefix (``POST .../credentials/``)."""
+        answer = self.api.refresh(target.stream_id)
+        return UploadTarget.from_start_response(
+            answer, fallback_endpoint_url=self.options.s3_endpoint_url
+        )
 
     def _final_sync(self, sync: PlaylistSync) -> bool:
         for _ in range(5):

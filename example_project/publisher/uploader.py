@@ -1,4 +1,10 @@
-"""Uploads to the stream's S3 prefix with the minted credentials, retrying with backoff."""
+"""Uploads to the stream's S3 prefix with the minted credentials, retrying with backoff.
+
+The credentials last ``aws_expiration`` seconds. The client's rule, followed here: ask
+``POST /stream/<id>/credentials/`` for new ones ahead of expiry (when a third of the
+lifetime, at most five minutes, is left), and at once when S3 says they expired; keep
+using the old ones while a refresh fails, and try again a few seconds later.
+"""
 
 from __future__ import annotations
 
@@ -67,27 +73,71 @@ def make_s3_client(target: UploadTarget) -> S3Client:
     return client
 
 
+EXPIRED_CODES = frozenset({"ExpiredToken", "AccessDenied", "InvalidAccessKeyId"})
+REFRESH_RETRY_SECONDS = 5.0
+
+
+def refresh_margin(lifetime: float) -> float:
+    """Seconds before expiry to refresh: a third of the lifetime, at most five minutes."""
+    return min(lifetime / 3, 300.0)
+
+
 class Uploader:
-    """PUTs files under ``s3://<bucket>/<path>/`` with the right headers."""
+    """PUTs files under ``s3://<bucket>/<path>/`` with the right headers.
+
+    With ``refresh`` (a callable returning a new :class:`UploadTarget` for the same
+    stream), it renews its credentials ahead of their expiry.
+    """
 
     def __init__(
         self,
         target: UploadTarget,
         *,
         client: S3Client | None = None,
+        refresh: Callable[[], UploadTarget] | None = None,
+        on_refresh: Callable[[UploadTarget], None] | None = None,
         attempts: int = 6,
         first_delay: float = 0.25,
         max_delay: float = 4.0,
         sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.target = target
         self.client = client if client is not None else make_s3_client(target)
+        self.refresh = refresh
+        self.on_refresh = on_refresh
         self.attempts = attempts
         self.first_delay = first_delay
         self.max_delay = max_delay
         self.sleep = sleep
+        self.clock = clock
         self.bytes_sent = 0
         self.objects_sent = 0
+        self.refreshes = 0
+        self._use(target)
+
+    def _use(self, target: UploadTarget) -> None:
+        self.target = target
+        received = self.clock()
+        self.expires_at = received + target.expiration_seconds
+        self.refresh_at = self.expires_at - refresh_margin(target.expiration_seconds)
+
+    def renew(self, *, force: bool = False) -> bool:
+        """New credentials if they are due (or ``force``); ``False`` if that failed."""
+        if self.refresh is None or (not force and self.clock() < self.refresh_at):
+            return False
+        try:
+            target = self.refresh()
+        except Exception as exc:
+            log.warning("could not refresh the upload credentials: %s", exc)
+            self.refresh_at = self.clock() + REFRESH_RETRY_SECONDS
+            return False
+        self.client = make_s3_client(target)
+        self._use(target)
+        self.refreshes += 1
+        log.info("upload credentials refreshed; valid %.0fs", target.expiration_seconds)
+        if self.on_refresh is not None:
+            self.on_refresh(target)
+        return True
 
     def put(self, filename: str, body: bytes) -> None:
         """Upload ``body`` as ``<path>/<filename>``; retry transient failures with
@@ -95,6 +145,8 @@ class Uploader:
         content_type, cache_control = content_headers(filename)
         key = self.target.key(filename)
         delay = self.first_delay
+        self.renew()
+        renewed_for_this_put = False
         for attempt in range(1, self.attempts + 1):
             try:
                 self.client.put_object(
@@ -106,6 +158,9 @@ class Uploader:
                 )
             except ClientError as exc:
                 code = str(exc.response.get("Error", {}).get("Code", ""))
+                if code in EXPIRED_CODES and not renewed_for_this_put and self.renew(force=True):
+                    renewed_for_this_put = True  # the credentials ran out: once more, renewed
+                    continue
                 if code in FATAL_CODES:
                     raise UploadError(f"upload of {key} refused: {code}") from exc
                 error: Exception = exc

@@ -8,7 +8,7 @@ from broadcast_api.models import AbstractStream
 
 
 class CustomStream(AbstractStream):
-    title = models.CharField(max_length=100, blank=True, default="")
+    channel = models.CharField(max_length=100, blank=True, default="")
 
     class Meta(AbstractStream.Meta):
         pass

@@ -11,6 +11,11 @@ stop: validate ``id`` with a serializer, read the caller's stream (404 otherwise
 when it is live one conditional ``UPDATE ... WHERE id AND status = 'live'``; the seed's
 JSON through a response serializer.
 
+playlist: what a competent developer would hand-write for "return the cached playlist",
+the floor broadcast_api's viewer path is measured against. A plain Django view (no DRF,
+no token, no rewrite): the bytes from the cache; on a miss, one S3 GET on a module-level
+client (the same endpoint, path-style) and ``cache.set`` for one second.
+
 ``counters`` exposes the boto3 Session/client counts of the worker that answers it.
 """
 
@@ -27,7 +32,8 @@ import boto3
 from benchproject import instrument
 from botocore.config import Config
 from django.conf import settings
-from django.http import HttpRequest, JsonResponse, QueryDict
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -43,6 +49,11 @@ FMT = "%Y-%m-%d %H:%M:%S"
 DURATION = 3600
 KEY_PREFIX = "streams"
 ACTIONS = ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+S3_ENDPOINT_URL = getattr(settings, "BROADCAST_API_S3_ENDPOINT_URL", None)
+PLAYLIST_NAME = "index.m3u8"
+# Django's RedisCache truncates timeouts to whole seconds (int(0.5) == 0 deletes the key),
+# so half a second is not expressible: one second, Redis's EX granularity.
+PLAYLIST_CACHE_SECONDS = 1
 
 STS: Any = boto3.session.Session().client(
     "sts",
@@ -54,6 +65,21 @@ STS: Any = boto3.session.Session().client(
         connect_timeout=2.0,
         read_timeout=5.0,
         retries={"mode": "standard", "total_max_attempts": 3},
+    ),
+)
+
+S3: Any = boto3.session.Session().client(
+    "s3",
+    region_name=getattr(settings, "BROADCAST_API_S3_REGION", "us-east-1"),
+    endpoint_url=S3_ENDPOINT_URL,
+    aws_access_key_id=getattr(settings, "BROADCAST_API_AWS_ACCESS_KEY_ID", None),
+    aws_secret_access_key=getattr(settings, "BROADCAST_API_AWS_SECRET_ACCESS_KEY", None),
+    config=Config(
+        connect_timeout=2.0,
+        read_timeout=5.0,
+        retries={"mode": "standard", "total_max_attempts": 3},
+        signature_version="s3v4",
+        s3={"addressing_style": "path"},
     ),
 )
 
@@ -153,7 +179,7 @@ def start(request: Request) -> Response:
         "bucket": bucket,
         "prefix": prefix,
         "region": region,
-        "endpoint_url": None,
+        "endpoint_url": S3_ENDPOINT_URL,
     }
     body = StartOut({"stream": stream, "endpoint": endpoint}).data
     return Response(body, status=status.HTTP_201_CREATED)
@@ -174,6 +200,20 @@ def stop(request: Request) -> Response:
         else:  # another request stopped it first
             stream.refresh_from_db()
     return Response(StopOut({"stream": stream}).data)
+
+
+def playlist(request: HttpRequest, stream_id: uuid.UUID) -> HttpResponse:
+    """The stream's playlist as stored, shared through the cache for a second."""
+    key = f"baseline:playlist:{stream_id}"
+    body = cache.get(key)
+    if body is None:
+        stored = S3.get_object(
+            Bucket=settings.BROADCAST_API_S3_BUCKET,
+            Key=f"{KEY_PREFIX}/{stream_id}/{PLAYLIST_NAME}",
+        )
+        body = stored["Body"].read()
+        cache.set(key, body, PLAYLIST_CACHE_SECONDS)
+    return HttpResponse(body, content_type="application/vnd.apple.mpegurl")
 
 
 def counters(request: HttpRequest) -> JsonResponse:

@@ -1,9 +1,14 @@
-"""Settings of the benchmark project: PostgreSQL, no middleware, DEBUG off.
+"""Settings of the benchmark project: PostgreSQL, Redis cache, no middleware, DEBUG off.
 
 Everything comes from the environment that ``benchmarks/run.py`` sets. The baseline and
 broadcast_api's views run in the same process, behind the same (empty) middleware stack
 and the same authentication: DRF's stock ``TokenAuthentication`` (one indexed SELECT of
 ``authtoken_token`` joined to ``auth_user``), which the baseline repeats by hand.
+
+The cache is Django's built-in Redis backend (the documented multi-server setup of
+``BROADCAST_API_PLAYLIST_CACHE``): the viewer runs share one playlist cache between
+gunicorn's worker processes, the baseline's playlist view and broadcast_api's alike.
+S3 and STS are both ``benchmarks/sts_stub.py``.
 """
 
 from __future__ import annotations
@@ -55,6 +60,16 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 
+# Shared by every worker process (a local-memory cache would be one per process). A db
+# and key prefix of the bench's own: bench_prepare deletes this prefix's keys.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
+        "KEY_PREFIX": "broadcast-bench",
+    }
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -67,6 +82,7 @@ STS_STUB_URL = os.environ.get("BENCH_STS_URL", "http://127.0.0.1:8599")
 BROADCAST_API_S3_BUCKET = "bench-bucket"
 BROADCAST_API_S3_REGION = "us-east-1"
 BROADCAST_API_STS_ENDPOINT_URL = STS_STUB_URL
+BROADCAST_API_S3_ENDPOINT_URL = STS_STUB_URL  # the stub answers S3 GETs (path-style) too
 BROADCAST_API_STS_ROLE_ARN = "arn:aws:iam::123456789012:role/bench-uploader"
 BROADCAST_API_AWS_ACCESS_KEY_ID = "AKIABENCHBENCHBENCH0"
 BROADCAST_API_AWS_SECRET_ACCESS_KEY = "benchmark-secret-not-secret"

@@ -10,5 +10,6 @@ urlpatterns = [
     *([path("", include("broadcast_api.urls"))] if getattr(settings, "PACKAGE", True) else []),
     path("baseline/start/", views.start, name="baseline-start"),
     path("baseline/stop/", views.stop, name="baseline-stop"),
+    path("baseline/playlist/<uuid:stream_id>.m3u8", views.playlist, name="baseline-playlist"),
     path("__bench/counters/", views.counters, name="bench-counters"),
 ]

@@ -4,19 +4,27 @@ Both stream tables are emptied, then each gets ``--pool-size`` live streams owne
 bench user, with predictable ids ``<pool>-0000-4000-8000-<index as 12 hex digits>`` so
 wrk's Lua script can name them without reading a file. The rows are copied from one
 template row made through the ORM, so fields a stream model adds get their defaults.
+
+For the viewer runs: one more live stream, made through the package's model (prefix
+``streams/<id>`` in ``bench-bucket``, where the stub serves its live playlist), and a
+playback token for it valid for ``VIEWER_TOKEN_TTL`` seconds; the bench's keys in the
+cache (Redis) are deleted, so every run starts from an empty playlist cache.
 Prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.cache import caches
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, models
+from django.test.utils import override_settings
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
@@ -24,6 +32,7 @@ from baseline.models import BaselineStream
 
 # Pool prefixes (8 hex digits): one for the baseline, one for the package.
 POOLS = {"baseline": "ba5e0000", "package": "5a0c0000"}
+VIEWER_TOKEN_TTL = 4 * 3600  # longer than any run
 
 
 def stream_id(pool: str, index: int) -> str:
@@ -54,9 +63,11 @@ class Command(BaseCommand):
         size = options["pool_size"]
         for pool, model in targets:
             self.seed(model, pool, size, user)
+        viewer = self.viewer_stream(user) if len(targets) > 1 else {}
         with connection.cursor() as cursor:
             for _, model in targets:
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
+        cleared = self.clear_cache()
         self.stdout.write(
             json.dumps(
                 {
@@ -64,9 +75,47 @@ class Command(BaseCommand):
                     "pool_size": size,
                     "pools": {pool: POOLS[pool] for pool, _ in targets},
                     "tables": {pool: model._meta.db_table for pool, model in targets},
+                    "viewer": viewer,
+                    "cache_keys_deleted": cleared,
                 }
             )
         )
+
+    @staticmethod
+    def viewer_stream(user: Any) -> dict[str, Any]:
+        """One live stream for the viewer runs, and a playback token for it."""
+        from broadcast_api.models import get_stream_model
+        from broadcast_api.playback import playback_token
+
+        stream_id = uuid.uuid4()
+        stream = get_stream_model()._default_manager.create(
+            id=stream_id,
+            name="viewer-bench",
+            type="hls",
+            owner=user,
+            status="live",
+            start_date=timezone.now(),
+            s3_bucket="bench-bucket",
+            s3_prefix=f"streams/{stream_id}",
+            s3_region="us-east-1",
+        )
+        with override_settings(BROADCAST_API_PLAYBACK_TOKEN_TTL=VIEWER_TOKEN_TTL):
+            token = playback_token(stream.pk)
+        return {"stream_id": str(stream.pk), "token": token, "token_ttl": VIEWER_TOKEN_TTL}
+
+    @staticmethod
+    def clear_cache() -> int:
+        """Delete the bench's keys (its ``KEY_PREFIX``) from the cache; not the whole db."""
+        cache = caches["default"]
+        client = getattr(getattr(cache, "_cache", None), "get_client", None)
+        if client is None:  # not Redis: a per-process cache starts empty anyway
+            cache.clear()
+            return 0
+        redis = client(write=True)
+        keys = list(redis.scan_iter(match=f"{cache.key_prefix}:*", count=1000))
+        if keys:
+            redis.delete(*keys)
+        return len(keys)
 
     def seed(self, model: type[models.Model], pool: str, size: int, user: Any) -> None:
         table = model._meta.db_table

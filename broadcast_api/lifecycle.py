@@ -1,0 +1,145 @@
+"""The end of a broadcast that no client ends, and what is left behind.
+
+:func:`reap` (also ``manage.py broadcast_reap``, for cron or a Kubernetes CronJob) ends
+live streams whose broadcaster vanished: those whose playlist has not changed for
+``BROADCAST_API_IDLE_TIMEOUT`` seconds (by its S3 ``LastModified``, read with the
+server's own client; a stream that never uploaded counts from its start), reason
+``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
+Each ends through ``services.stop_stream``, exactly as a client's stop does (one
+conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
+
+:func:`finalize_recording_of` closes an ended stream's playlist with ``#EXT-X-ENDLIST``
+when the broadcaster did not, so the recording plays on demand. It runs as a task after
+the stop commits; whatever it could not do, the next :func:`reap` retries.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import m3u8
+from django.utils import timezone
+
+from broadcast_api.conf import conf
+from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
+from broadcast_api.playlists import MEDIA_TYPE
+from broadcast_api.services import stop_stream
+from broadcast_api.storage import ObjectNotFound, get_storage
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+logger = logging.getLogger("broadcast_api.lifecycle")
+
+ENDLIST = "#EXT-X-ENDLIST"
+# Ended streams whose recording is retried by the reaper (older ones are left alone).
+FINALIZE_RETRY_WINDOW = timedelta(days=7)
+
+
+@dataclass
+class ReapReport:
+    """What one :func:`reap` did (or, with ``dry_run``, would do)."""
+
+    ended: list[tuple[AbstractStream, str]] = field(default_factory=list)
+    finalized: list[AbstractStream] = field(default_factory=list)
+    errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
+
+
+def playlist_key(stream: AbstractStream) -> str:
+    return f"{stream.s3_prefix}/{conf.PLAYLIST_NAME}"
+
+
+def reap(
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    on_end: Callable[[AbstractStream, str], None] | None = None,
+) -> ReapReport:
+    """End vanished broadcasts, then retry unfinished recordings. Safe to run at once on
+    several machines: each stream is ended by exactly one of them."""
+    now = now or timezone.now()
+    report = ReapReport()
+    streams = get_stream_model()._default_manager
+    max_duration = conf.MAX_DURATION
+    if max_duration is not None:
+        too_old = streams.filter(
+            status=StreamStatus.LIVE, start_date__lt=now - timedelta(seconds=max_duration)
+        )
+        for stream in too_old.order_by("start_date").iterator():
+            _end(stream, StopReason.MAX_DURATION, report, dry_run=dry_run, on_end=on_end)
+    idle_since = now - timedelta(seconds=conf.IDLE_TIMEOUT)
+    # A stream younger than the timeout cannot have been idle that long.
+    candidates = streams.filter(status=StreamStatus.LIVE, start_date__lt=idle_since)
+    for stream in candidates.order_by("start_date").iterator():
+        try:
+            last_upload = get_storage().last_modified(stream.s3_bucket, playlist_key(stream))
+        except StorageUnavailable as exc:
+            report.errors.append((stream, exc.reason or exc.code))
+            continue  # never end a stream because S3 did not answer
+        if (last_upload or stream.start_date) < idle_since:
+            _end(stream, StopReason.IDLE, report, dry_run=dry_run, on_end=on_end)
+    if conf.FINALIZE_RECORDINGS and not dry_run:
+        unfinished = streams.filter(
+            status=StreamStatus.ENDED,
+            finalized_at__isnull=True,
+            stop_date__gte=now - FINALIZE_RETRY_WINDOW,
+        )
+        for stream in unfinished.iterator():
+            if finalize_recording_of(stream.pk):
+                report.finalized.append(stream)
+    return report
+
+
+def _end(
+    stream: AbstractStream,
+    reason: str,
+    report: ReapReport,
+    *,
+    dry_run: bool,
+    on_end: Callable[[AbstractStream, str], None] | None,
+) -> None:
+    if dry_run:
+        report.ended.append((stream, reason))
+        return
+    if stop_stream(stream, reason=reason).stopped:  # another reaper may have been first
+        report.ended.append((stream, reason))
+        if on_end is not None:
+            on_end(stream, reason)
+
+
+def finalize_recording_of(stream_id: Any) -> bool:
+    """Append ``#EXT-X-ENDLIST`` to an ended stream's playlist if it lacks one, and mark
+    the stream finalized. ``True`` when the recording is now closed (or has no playlist,
+    so nothing is left to close); ``False`` when S3 failed (logged; retried by reap)."""
+    model = get_stream_model()
+    stream = model._default_manager.filter(pk=stream_id).first()
+    if stream is None or stream.status != StreamStatus.ENDED or stream.finalized_at:
+        return stream is not None and stream.finalized_at is not None
+    storage = get_storage()
+    key = playlist_key(stream)
+    try:
+        stored = storage.read(stream.s3_bucket, key)
+        text = stored.body.decode("utf-8", errors="replace")
+        if not m3u8.loads(text).is_endlist:
+            storage.write(
+                stream.s3_bucket, key, with_endlist(text).encode(), content_type=MEDIA_TYPE
+            )
+            logger.info("stream %s: recording closed with %s", stream.pk, ENDLIST)
+    except ObjectNotFound:
+        logger.info("stream %s: no playlist was uploaded; no recording to close", stream.pk)
+    except StorageUnavailable as exc:
+        logger.warning("stream %s: recording not closed (%s); reap retries", stream.pk, exc.reason)
+        return False
+    model._default_manager.filter(pk=stream.pk, finalized_at__isnull=True).update(
+        finalized_at=timezone.now()
+    )
+    return True
+
+
+def with_endlist(playlist: str) -> str:
+    """The playlist with ``#EXT-X-ENDLIST`` as its last line, the rest as it was."""
+    return playlist.rstrip("\n") + f"\n{ENDLIST}\n"

@@ -1,0 +1,49 @@
+"""Work done after commit, outside the request: Django's Tasks framework.
+
+``django.tasks`` on Django 6; on Django 5.2 the ``django-tasks`` backport, which the
+host installs (``pip install django-tasks``; check ``broadcast_api.E016`` says so). The
+host picks the backend in ``TASKS``: with none configured, Django's immediate backend
+runs each task right after the commit, in the same process; with a real one (for
+example ``django-tasks-db``), workers run them. ``BROADCAST_API_TASK_BACKEND`` and
+``BROADCAST_API_TASK_QUEUE`` say which backend alias and queue ours go to.
+
+Tasks take JSON-serialisable arguments (ids as strings) and are safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from broadcast_api.conf import conf
+
+try:
+    from django.tasks import task
+except ImportError:  # Django 5.2: the django-tasks backport
+    from django_tasks import task  # type: ignore[no-redef,import-not-found,unused-ignore]
+
+if TYPE_CHECKING:
+    from broadcast_api.models import AbstractStream
+
+logger = logging.getLogger("broadcast_api.tasks")
+
+
+def enqueue(task_object: Any, *args: Any) -> None:
+    """Enqueue on the configured backend and queue; a failure to enqueue is logged (the
+    work is retried by ``broadcast_reap``), never raised into the request."""
+    try:
+        task_object.using(backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE).enqueue(*args)
+    except Exception as exc:
+        logger.error("could not enqueue %s: %s", task_object.name, type(exc).__name__)
+
+
+@task
+def finalize_recording(stream_id: str) -> bool:
+    """Close the stream's playlist with ``#EXT-X-ENDLIST`` (see ``lifecycle``)."""
+    from broadcast_api.lifecycle import finalize_recording_of
+
+    return finalize_recording_of(stream_id)
+
+
+def enqueue_finalize_recording(stream: AbstractStream) -> None:
+    enqueue(finalize_recording, str(stream.pk))
