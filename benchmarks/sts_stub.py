@@ -8,15 +8,19 @@ S3 (path-style ``GET /<bucket>/<key>``): any key ending in ``.m3u8`` is a live H
 playlist that changes every second (media sequence ``int(time.time())``, six one-second
 segments ``seg_<n>.ts``), with an ``ETag`` derived from the media sequence,
 ``Last-Modified`` and ``Content-Type: application/vnd.apple.mpegurl``; a matching
-``If-None-Match`` gets ``304 Not Modified``. Other keys are ``404 NoSuchKey``.
+``If-None-Match`` gets ``304 Not Modified``. Other keys are ``404 NoSuchKey``. ``HEAD``
+answers the same headers; ``PUT`` (broadcast_api closing a recording after a stop) is
+read, acknowledged with ``200`` and forgotten (``Expect: 100-continue`` gets its
+``100 Continue``, so botocore does not wait a second before sending the body).
 
 It checks no signatures or policies: its only job is to cost (almost) nothing, so that a
 benchmark measures the Django side.
 
 HTTP/1.1 keep-alive on a bare ``asyncio.Protocol`` (no ``http.server`` parsing), so a
 shared boto3 client reuses its pooled connections. ``GET /__stats`` answers a JSON object
-with the number of calls per STS action, and of S3 reads as ``"S3 GET 200"``,
-``"S3 GET 304"`` and ``"S3 GET 404"``: the benchmark uses them to check that each start
+with the number of calls per STS action, and of S3 requests as ``"S3 GET 200"``,
+``"S3 GET 304"``, ``"S3 GET 404"``, ``"S3 HEAD <status>"``, ``"S3 PUT 200"``: the
+benchmark uses them to check that each start
 made exactly one STS call, and how many S3 reads the viewers of a playlist cost.
 
 Run: ``python benchmarks/sts_stub.py --port 8599`` (binds 127.0.0.1 only).
@@ -134,6 +138,7 @@ class _LivePlaylist:
         self._second = -1
         self.etag = b""
         self.ok = b""
+        self.head_ok = b""
         self.not_modified = b""
 
     def refresh(self) -> None:
@@ -155,6 +160,7 @@ class _LivePlaylist:
         headers = f"ETag: {etag}\r\nLast-Modified: {formatdate(now, usegmt=True)}\r\n"
         self.etag = etag.encode()
         self.ok = _http(200, "\n".join(lines) + "\n", MPEGURL, headers)
+        self.head_ok = self.ok[: self.ok.find(b"\r\n\r\n") + 4]
         self.not_modified = _http(304, "", MPEGURL, headers)
 
     def response(self, head: bytes, lower: bytes) -> tuple[str, bytes]:
@@ -179,6 +185,7 @@ class StubProtocol(asyncio.Protocol):
     def __init__(self) -> None:
         self.buf = b""
         self.transport: asyncio.Transport | None = None
+        self.continued = False  # "100 Continue" sent for the request being read
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
@@ -199,9 +206,14 @@ class StubProtocol(asyncio.Protocol):
                 length = int(head[i + 17 : j if j >= 0 else len(head)].strip())
             total = end + 4 + length
             if len(self.buf) < total:
+                if not self.continued and b"\r\nexpect: 100-continue" in lower:
+                    assert self.transport is not None
+                    self.transport.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    self.continued = True
                 return
             body = self.buf[end + 4 : total]
             self.buf = self.buf[total:]
+            self.continued = False
             self._answer(head, lower, body)
 
     def _answer(self, head: bytes, lower: bytes, body: bytes) -> None:
@@ -209,14 +221,21 @@ class StubProtocol(asyncio.Protocol):
         if head.startswith(b"GET /__stats"):
             self.transport.write(_http(200, json.dumps(STATS), "application/json"))
             return
-        if head.startswith(b"GET /"):  # S3, path-style: GET /<bucket>/<key>
-            path = head[4 : head.find(b" ", 4)].split(b"?", 1)[0]
+        method = head[: head.find(b" ")]
+        if method in (b"GET", b"HEAD"):  # S3, path-style: GET /<bucket>/<key>
+            path = head[len(method) + 1 : head.find(b" ", len(method) + 1)].split(b"?", 1)[0]
             if path.endswith(b".m3u8"):
                 status, response = PLAYLIST.response(head, lower)
             else:
                 status, response = "404", _http(404, _NO_SUCH_KEY, "application/xml")
-            STATS[f"S3 GET {status}"] += 1
+            if method == b"HEAD":
+                response = PLAYLIST.head_ok if status == "200" else _http(int(status), "")
+            STATS[f"S3 {method.decode()} {status}"] += 1
             self.transport.write(response)
+            return
+        if method == b"PUT":
+            STATS["S3 PUT 200"] += 1
+            self.transport.write(_http(200, "", "application/xml", 'ETag: "stub"\r\n'))
             return
         action = b""
         i = body.find(b"Action=")

@@ -5,6 +5,7 @@ Errors (E) stop ``runserver`` and ``migrate``; warnings (W) do not.
 
 from __future__ import annotations
 
+import importlib
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -42,6 +43,8 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
     messages += _check_storage()
     messages += _check_credentials()
     messages += _check_playback()
+    messages += _check_lifecycle()
+    messages += _check_tasks()
     messages += _check_legacy()
     if not settings.USE_TZ:
         messages.append(
@@ -255,6 +258,74 @@ def _check_playback() -> list[CheckMessage]:
             )
         )
     return messages
+
+
+def _check_lifecycle() -> list[CheckMessage]:
+    messages = _check_positive_int(
+        "IDLE_TIMEOUT", "Seconds without a playlist upload before a stream is idle.", "E016"
+    )
+    for name in ("MAX_DURATION", "MAX_LIVE_STREAMS_PER_USER"):
+        if getattr(conf, name) is not None:
+            messages += _check_positive_int(name, "None (no limit) or a positive integer.", "E016")
+    if not isinstance(conf.FINALIZE_RECORDINGS, bool):
+        messages.append(
+            Error(
+                f"BROADCAST_API_FINALIZE_RECORDINGS {conf.FINALIZE_RECORDINGS!r} is not a bool.",
+                hint="True closes recordings with #EXT-X-ENDLIST after a stream ends.",
+                id="broadcast_api.E016",
+            )
+        )
+    drf = getattr(settings, "REST_FRAMEWORK", None) or {}
+    throttles = drf.get("DEFAULT_THROTTLE_CLASSES") or []
+    rates = drf.get("DEFAULT_THROTTLE_RATES") or {}
+    if any(str(path).endswith("ScopedRateThrottle") for path in throttles) and (
+        "broadcast_start" not in rates
+    ):
+        messages.append(
+            Warning(
+                "ScopedRateThrottle is on, but DEFAULT_THROTTLE_RATES has no "
+                '"broadcast_start" rate: every start would fail.',
+                hint='Add e.g. "broadcast_start": "10/hour" to DEFAULT_THROTTLE_RATES.',
+                id="broadcast_api.W005",
+            )
+        )
+    return messages
+
+
+def _check_tasks() -> list[CheckMessage]:
+    """Recordings (and webhooks) run as Django tasks: the framework and the backend."""
+    try:  # imports django.tasks, or the backport
+        importlib.import_module("broadcast_api.tasks")
+    except ImportError:
+        return [
+            Error(
+                "Django's Tasks framework is not available.",
+                hint='On Django 5.2, `pip install django-tasks` and add "django_tasks" to '
+                "INSTALLED_APPS (Django 6 has it built in).",
+                id="broadcast_api.E017",
+            )
+        ]
+    configured = getattr(settings, "TASKS", None)
+    if configured is not None and conf.TASK_BACKEND not in configured:
+        return [
+            Error(
+                f"BROADCAST_API_TASK_BACKEND {conf.TASK_BACKEND!r} is not in TASKS.",
+                hint='Name one of your TASKS aliases (the default is "default").',
+                id="broadcast_api.E017",
+            )
+        ]
+    # A backend accepts its QUEUES (["default"] unless set; [] accepts any).
+    queues = (configured or {}).get(conf.TASK_BACKEND, {}).get("QUEUES", ["default"])
+    if queues and conf.TASK_QUEUE not in queues:
+        return [
+            Error(
+                f"BROADCAST_API_TASK_QUEUE {conf.TASK_QUEUE!r} is not one of the backend's "
+                f"QUEUES {list(queues)}.",
+                hint="Add it to the backend's QUEUES (an empty list accepts any queue).",
+                id="broadcast_api.E017",
+            )
+        ]
+    return []
 
 
 def _check_positive_int(

@@ -25,6 +25,19 @@ def test_the_test_settings_are_clean() -> None:
 
 
 def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None:
+    settings.TASKS = {
+        "default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+        "workers": {
+            "BACKEND": "django.tasks.backends.immediate.ImmediateBackend",
+            "QUEUES": ["default", "broadcasts"],
+        },
+    }
+    settings.BROADCAST_API_TASK_BACKEND = "workers"
+    settings.BROADCAST_API_TASK_QUEUE = "broadcasts"
+    settings.BROADCAST_API_IDLE_TIMEOUT = 30
+    settings.BROADCAST_API_MAX_DURATION = 4 * 3600
+    settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
+    settings.BROADCAST_API_FINALIZE_RECORDINGS = False
     settings.BROADCAST_API_PLAYLIST_NAME = "live/main.m3u8"
     settings.BROADCAST_API_PLAYBACK_BASE_URL = "https://cdn.example.com/"
     settings.BROADCAST_API_PLAYBACK_TOKEN_TTL = 60
@@ -116,6 +129,16 @@ ERRORS = [
     ("PLAYBACK_URL_TTL", -1, "broadcast_api.E014"),
     # E015: the playlist cache
     ("PLAYLIST_CACHE", "no-such-cache", "broadcast_api.E015"),
+    # E016: a broadcast's life
+    ("IDLE_TIMEOUT", 0, "broadcast_api.E016"),
+    ("IDLE_TIMEOUT", None, "broadcast_api.E016"),
+    ("MAX_DURATION", -5, "broadcast_api.E016"),
+    ("MAX_DURATION", "3600", "broadcast_api.E016"),
+    ("MAX_LIVE_STREAMS_PER_USER", 0, "broadcast_api.E016"),
+    ("FINALIZE_RECORDINGS", "yes", "broadcast_api.E016"),
+    # E017: the tasks backend and queue
+    ("TASK_BACKEND", "workers", "broadcast_api.E017"),
+    ("TASK_QUEUE", "broadcasts", "broadcast_api.E017"),
 ]
 
 
@@ -316,3 +339,22 @@ def test_deploy_check_is_quiet_when_there_is_an_identity(
     if identity == "no endpoint":  # AWS itself: a role is found at run time
         settings.BROADCAST_API_STS_ENDPOINT_URL = None
     assert "W004" not in deploy_check_output()
+
+
+def test_scoped_throttling_without_a_start_rate_is_w005(settings: Any) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+        "DEFAULT_THROTTLE_RATES": {"other": "1/s"},
+    }
+    assert ids() == ["broadcast_api.W005"]
+    settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["broadcast_start"] = "10/hour"
+    assert ids() == []
+
+
+def test_a_missing_tasks_framework_is_e017(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django 5.2 without the django-tasks backport."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "broadcast_api.tasks", None)  # import fails
+    assert ids() == ["broadcast_api.E017"]

@@ -14,6 +14,7 @@ HTTP status each one got.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import secrets
@@ -27,14 +28,17 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from django.test import override_settings
 from rest_framework.test import APIClient
 
-from broadcast_api.credentials import AssumeRoleProvider, reset_credential_provider
+from broadcast_api.credentials import AssumeRoleProvider, StorageGrant, reset_credential_provider
 from broadcast_api.models import get_stream_model
 from tests.rgw_fixtures import RGW, http_status, running_rgw, status_of
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
+
+    from broadcast_api.policies import UploadScope
 
 pytestmark = [pytest.mark.rgw, pytest.mark.django_db]
 
@@ -56,6 +60,20 @@ class ShortLivedAssumeRoleProvider(AssumeRoleProvider):
 
 
 SHORT_LIVED_PROVIDER = f"{__name__}.ShortLivedAssumeRoleProvider"
+
+ISSUED: list[StorageGrant] = []
+
+
+class RecordingShortLivedProvider(ShortLivedAssumeRoleProvider):
+    """Short-lived, and keeps every grant it issues so a test can try them later."""
+
+    def issue(self, scope: UploadScope, *, duration_seconds: int) -> StorageGrant:
+        grant = super().issue(scope, duration_seconds=duration_seconds)
+        ISSUED.append(grant)
+        return grant
+
+
+RECORDING_PROVIDER = f"{__name__}.RecordingShortLivedProvider"
 FEDERATION_PROVIDER = "broadcast_api.credentials.FederationTokenProvider"
 
 
@@ -476,6 +494,114 @@ def test_expired_credentials_are_denied(
         lambda: grant.s3.put_object(
             Bucket=grant.bucket, Key=f"{grant.prefix}/late.ts", Body=SEGMENT
         ),
+    )
+
+
+# ----------------------------------------------------------------------------- refresh
+
+
+def test_refreshed_credentials_upload_into_the_same_prefix_and_nowhere_else(
+    rgw: RGW, start: Callable[[], Grant], django_user_model: Any, attack_log: list[tuple[str, int]]
+) -> None:
+    owner = django_user_model.objects.create_user(f"u-{uuid.uuid4().hex[:12]}")
+    client = APIClient()
+    client.force_authenticate(owner)
+    started = client.post("/stream/start/?type=hls&name=refresh").json()
+    stream_id = started["stream"]["id"]
+    response = client.post(f"/stream/{stream_id}/credentials/")
+    assert response.status_code == 200, response.content
+    s3 = response.json()["endpoint"]["S3"]
+    assert s3["aws_access_key_id"] != started["endpoint"]["S3"]["aws_access_key_id"]
+    prefix = s3["s3_bucket_path"]
+    assert prefix == started["endpoint"]["S3"]["s3_bucket_path"]
+    renewed = rgw.s3(
+        s3["aws_access_key_id"],
+        s3["aws_secret_access_key"],
+        s3["aws_session_token"],
+        endpoint_url=s3["s3_endpoint_url"],
+    )
+    put = renewed.put_object(Bucket=BUCKET, Key=f"{prefix}/seg9.ts", Body=SEGMENT)
+    assert put["ResponseMetadata"]["HTTPStatusCode"] == 200
+    other = start()
+
+    def put(key: str) -> object:
+        return renewed.put_object(Bucket=BUCKET, Key=key, Body=SEGMENT)
+
+    for attack, key in (
+        ("PutObject with refreshed credentials: another stream's prefix", f"{other.prefix}/x.ts"),
+        ("PutObject with refreshed credentials: sibling prefix <id>x/", f"{prefix}x/seg0.ts"),
+        ("PutObject with refreshed credentials: bucket root", "seg0.ts"),
+    ):
+        assert_denied(attack_log, attack, functools.partial(put, key))
+    assert_denied(
+        attack_log,
+        "GetObject with refreshed credentials: own segment",
+        lambda: renewed.get_object(Bucket=BUCKET, Key=f"{prefix}/seg9.ts"),
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(180)
+def test_the_publisher_broadcasts_past_its_first_credentials_by_refreshing(
+    rgw: RGW,
+    settings: Any,
+    request: pytest.FixtureRequest,
+    django_user_model: Any,
+    admin: S3Client,
+    tmp_path: Path,
+) -> None:
+    """RGW enforces expiry (moto does not). With 10-second credentials, the reference
+    publisher broadcasts for 26 seconds: it refreshes ahead of each expiry, segments keep
+    arriving after the first credentials ran out, and those are refused by then."""
+    from types import SimpleNamespace
+
+    from tests.e2e_support import demo, require_e2e
+
+    require_e2e("rgw")
+    lifetime = 10
+    settings.BROADCAST_API_CREDENTIAL_PROVIDER = RECORDING_PROVIDER
+    settings.BROADCAST_API_CREDENTIALS_TTL = lifetime
+    reset_credential_provider()
+    ISSUED.clear()
+    django_user_model.objects.create_user("broadcaster", password="broadcaster-password")
+    with override_settings(STATIC_URL="/static/"):
+        server = request.getfixturevalue("live_server")
+    stack = SimpleNamespace(
+        base_url=server.url,
+        user="broadcaster",
+        password="broadcaster-password",
+        server=SimpleNamespace(env=dict(os.environ)),
+        emulator=SimpleNamespace(endpoint_url=rgw.endpoint_url),
+    )
+    publisher = demo.start_publisher(
+        stack,
+        name="longer than its credentials",
+        duration=26,
+        extra=["--size", "320x180", "--video-kbps", "300"],
+        log_path=tmp_path / "publisher.log",
+    )
+    try:
+        returncode = publisher.process.wait(timeout=120)
+    finally:
+        publisher.stop()
+    log = (tmp_path / "publisher.log").read_text(errors="replace")
+    assert returncode == 0, log
+    refreshes = [e for e in publisher.seen if e.get("event") == "credentials_refreshed"]
+    assert len(refreshes) >= 2, log
+    first = ISSUED[0]
+    assert len(ISSUED) == 1 + len(refreshes)
+    prefix = first.prefix
+    objects = admin.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/")["Contents"]
+    late = [obj for obj in objects if obj["LastModified"] > first.expiration]
+    assert len(late) >= 5, f"only {len(late)} objects after the first credentials expired"
+    final = admin.get_object(Bucket=BUCKET, Key=f"{prefix}/index.m3u8")["Body"].read()
+    assert final.decode().rstrip().endswith("#EXT-X-ENDLIST")
+    expired = rgw.s3(
+        first.access_key_id, first.secret_access_key, first.session_token, endpoint_url=None
+    )
+    assert (
+        status_of(lambda: expired.put_object(Bucket=BUCKET, Key=f"{prefix}/late.ts", Body=SEGMENT))
+        == 403
     )
 
 
