@@ -520,8 +520,8 @@ def test_refreshed_credentials_upload_into_the_same_prefix_and_nowhere_else(
         s3["aws_session_token"],
         endpoint_url=s3["s3_endpoint_url"],
     )
-    put = renewed.put_object(Bucket=BUCKET, Key=f"{prefix}/seg9.ts", Body=SEGMENT)
-    assert put["ResponseMetadata"]["HTTPStatusCode"] == 200
+    uploaded = renewed.put_object(Bucket=BUCKET, Key=f"{prefix}/seg9.ts", Body=SEGMENT)
+    assert uploaded["ResponseMetadata"]["HTTPStatusCode"] == 200
     other = start()
 
     def put(key: str) -> object:
