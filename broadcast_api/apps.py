@@ -22,3 +22,14 @@ class BroadcastAPIConfig(AppConfig):
         redaction.install()
         setting_changed.connect(clients.on_setting_changed, dispatch_uid="broadcast_api.clients")
         setting_changed.connect(playback.on_setting_changed, dispatch_uid="broadcast_api.playback")
+        from django.db.models.signals import post_delete, post_save
+
+        from broadcast_api.events import forget_stored_endpoints
+        from broadcast_api.webhook_models import WebhookEndpoint
+
+        for signal in (post_save, post_delete):
+            signal.connect(
+                forget_stored_endpoints,
+                sender=WebhookEndpoint,
+                dispatch_uid=f"broadcast_api.events.{signal}",
+            )

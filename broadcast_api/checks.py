@@ -45,6 +45,7 @@ def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
     messages += _check_playback()
     messages += _check_lifecycle()
     messages += _check_tasks()
+    messages += _check_webhooks()
     messages += _check_legacy()
     if not settings.USE_TZ:
         messages.append(
@@ -323,6 +324,94 @@ def _check_tasks() -> list[CheckMessage]:
                 f"QUEUES {list(queues)}.",
                 hint="Add it to the backend's QUEUES (an empty list accepts any queue).",
                 id="broadcast_api.E017",
+            )
+        ]
+    return []
+
+
+def _check_webhooks() -> list[CheckMessage]:
+    from standardwebhooks import Webhook
+
+    from broadcast_api.webhook_models import EVENT_TYPES
+
+    def problem(text: str, hint: str) -> Error:
+        return Error(text, hint=hint, id="broadcast_api.E018")
+
+    hooks = conf.WEBHOOKS
+    if not isinstance(hooks, list | tuple):
+        return [problem(f"BROADCAST_API_WEBHOOKS {hooks!r} is not a list.", EXAMPLE_WEBHOOK)]
+    messages: list[CheckMessage] = []
+    for index, hook in enumerate(hooks):
+        name = f"BROADCAST_API_WEBHOOKS[{index}]"
+        if not isinstance(hook, dict) or not _is_url(str(hook.get("url", ""))):
+            messages.append(problem(f"{name} has no http(s) url.", EXAMPLE_WEBHOOK))
+            continue
+        unknown = sorted(set(hook) - {"url", "secret", "events"})
+        if unknown:
+            messages.append(problem(f"{name} has unknown keys {unknown}.", EXAMPLE_WEBHOOK))
+        secret = hook.get("secret")
+        secrets: list[Any] = (
+            [secret]
+            if isinstance(secret, str)
+            else list(secret)
+            if isinstance(secret, list | tuple)
+            else []
+        )
+        valid = len(secrets) > 0
+        for value in secrets:
+            try:
+                valid = valid and isinstance(value, str) and value.startswith("whsec_")
+                Webhook(value)
+            except Exception:  # any decoding error: not a secret
+                valid = False
+        if not valid:
+            messages.append(
+                problem(
+                    f"{name} has no valid secret.",
+                    'A "whsec_<base64>" string (or a list of them while rotating); make one '
+                    'with python -c "from broadcast_api.webhook_models import '
+                    'new_webhook_secret as n; print(n())".',
+                )
+            )
+        events = hook.get("events")
+        if events is not None and (
+            not isinstance(events, list | tuple) or not set(events) <= set(EVENT_TYPES)
+        ):
+            messages.append(
+                problem(f"{name} events {events!r} are not among {list(EVENT_TYPES)}.", "")
+            )
+    if not isinstance(conf.WEBHOOK_ALLOW_PRIVATE_URLS, bool):
+        messages.append(
+            problem("BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS is not a bool.", "True or False.")
+        )
+    for name in ("WEBHOOK_TIMEOUT", "WEBHOOK_RETRY_DELAY"):
+        value = getattr(conf, name)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            messages.append(
+                problem(f"BROADCAST_API_{name} {value!r} is not a positive number.", "Seconds.")
+            )
+    messages += _check_positive_int("WEBHOOK_MAX_ATTEMPTS", "The default is 8.", "E018")
+    return messages
+
+
+EXAMPLE_WEBHOOK = (
+    'E.g. [{"url": "https://hooks.example.com/broadcasts", "secret": "whsec_...", '
+    '"events": ["stream.started", "stream.stopped"]}].'
+)
+
+
+@register(Tags.security, deploy=True)
+def check_webhook_addresses(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``check --deploy``: webhooks allowed to reach private addresses."""
+    if conf.WEBHOOK_ALLOW_PRIVATE_URLS is True:
+        return [
+            Warning(
+                "BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS is True: webhooks may be sent to "
+                "loopback, private and link-local addresses (SSRF).",
+                hint="Leave it False in production unless your receivers are internal.",
+                id="broadcast_api.W006",
             )
         ]
     return []

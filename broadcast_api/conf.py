@@ -184,6 +184,33 @@ class Settings:
         value: str = self._get("TASK_QUEUE", "default")
         return value
 
+    # -- webhooks -----------------------------------------------------------------------
+
+    @property
+    def WEBHOOKS(self) -> list[dict[str, Any]]:
+        value: list[dict[str, Any]] = self._get("WEBHOOKS", [])
+        return value
+
+    @property
+    def WEBHOOK_ALLOW_PRIVATE_URLS(self) -> bool:
+        value: bool = self._get("WEBHOOK_ALLOW_PRIVATE_URLS", False)
+        return value
+
+    @property
+    def WEBHOOK_TIMEOUT(self) -> float:
+        value: float = self._get("WEBHOOK_TIMEOUT", 5.0)
+        return value
+
+    @property
+    def WEBHOOK_MAX_ATTEMPTS(self) -> int:
+        value: int = self._get("WEBHOOK_MAX_ATTEMPTS", 8)
+        return value
+
+    @property
+    def WEBHOOK_RETRY_DELAY(self) -> float:
+        value: float = self._get("WEBHOOK_RETRY_DELAY", 5.0)
+        return value
+
     @property
     def LEGACY_SETTINGS(self) -> dict[str, Any] | None:
         value = getattr(django_settings, "BROADCAST_SETTINGS", None)

@@ -47,6 +47,7 @@ class ReapReport:
     ended: list[tuple[AbstractStream, str]] = field(default_factory=list)
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
+    webhooks_resent: int = 0
 
 
 def playlist_key(stream: AbstractStream) -> str:
@@ -91,6 +92,13 @@ def reap(
         for stream in unfinished.iterator():
             if finalize_recording_of(stream.pk):
                 report.finalized.append(stream)
+    if not dry_run:  # webhooks whose retry is due, or whose worker died
+        from broadcast_api.delivery import due_deliveries
+        from broadcast_api.tasks import enqueue_delivery
+
+        for delivery_id in due_deliveries():
+            enqueue_delivery(delivery_id)
+            report.webhooks_resent += 1
     return report
 
 

@@ -131,3 +131,25 @@ def get_stream_model() -> type[AbstractStream]:
     if not issubclass(model, AbstractStream):
         raise ImproperlyConfigured("BROADCAST_API_STREAM_MODEL must subclass AbstractStream")
     return model
+
+
+# The webhooks' models live in their own module; importing them here registers them.
+from broadcast_api.webhook_models import (  # noqa: E402
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+
+__all__ = [
+    "AbstractStream",
+    "StopReason",
+    "Stream",
+    "StreamStatus",
+    "StreamType",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+    "get_stream_model",
+]

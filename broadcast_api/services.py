@@ -2,7 +2,8 @@
 
 Views, the seed's function API, the admin and management code all call these, so the
 rules live in one place: credentials first, then one INSERT; one conditional UPDATE
-decides a stop; signals are sent after commit, once. A start may carry an
+decides a stop; signals are sent after commit, once, and webhook events are written in
+the same transaction as the change (``events``). A start may carry an
 ``Idempotency-Key`` (a retry returns the stream it created) and may be limited to
 ``BROADCAST_API_MAX_LIVE_STREAMS_PER_USER`` live streams.
 """
@@ -22,6 +23,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
+from broadcast_api import events
 from broadcast_api.conf import conf
 from broadcast_api.credentials import StorageGrant, get_credential_provider
 from broadcast_api.exceptions import (
@@ -39,6 +41,7 @@ from broadcast_api.models import (
 )
 from broadcast_api.policies import UploadScope
 from broadcast_api.signals import stream_started, stream_stopped
+from broadcast_api.webhook_models import STREAM_STARTED, STREAM_STOPPED
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -143,11 +146,13 @@ def start_stream(
             stream_id = uuid.uuid4()
             scope = upload_scope(stream_id)
             grant = get_credential_provider().issue(scope, duration_seconds=conf.CREDENTIALS_TTL)
-            # With a key, a savepoint: a concurrent start with the same key may win the
-            # unique constraint, and the transaction around us must survive that.
-            savepoint = transaction.atomic() if key else contextlib.nullcontext()
+            subscribed = events.subscribers(STREAM_STARTED)
+            # One transaction when there is more than the INSERT: the webhook outbox, or
+            # a key (a concurrent start with it may win the unique constraint, and the
+            # transaction around us must survive that).
+            atomic = transaction.atomic() if key or subscribed else contextlib.nullcontext()
             try:
-                with savepoint:
+                with atomic:
                     stream = model._default_manager.create(
                         id=stream_id,
                         owner=owner,
@@ -158,6 +163,8 @@ def start_stream(
                         request_fingerprint=fingerprint,
                         **values,
                     )
+                    if subscribed:
+                        events.record(STREAM_STARTED, stream, subscribed, at=stream.start_date)
             except IntegrityError:
                 # A concurrent start with the same key won: answer with its stream.
                 replay = idempotent_replay(owner, key, fingerprint) if key else None
@@ -257,19 +264,26 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
     if stream.status != StreamStatus.LIVE:
         return StopResult(stream=stream, stopped=False)
     now = timezone.now()
+    subscribed = events.subscribers(STREAM_STOPPED)
     try:
-        updated = model._default_manager.filter(pk=stream.pk, status=StreamStatus.LIVE).update(
-            status=StreamStatus.ENDED, stop_date=now, stop_reason=reason
-        )
+        with transaction.atomic() if subscribed else contextlib.nullcontext():
+            updated = model._default_manager.filter(pk=stream.pk, status=StreamStatus.LIVE).update(
+                status=StreamStatus.ENDED, stop_date=now, stop_reason=reason
+            )
+            if updated:
+                stream.status, stream.stop_date, stream.stop_reason = (
+                    StreamStatus.ENDED,
+                    now,
+                    reason,
+                )
+                if subscribed:  # the outbox, in the UPDATE's transaction
+                    events.record(STREAM_STOPPED, stream, subscribed, at=now)
         if not updated:  # another request stopped it between our read and our write
             stream.refresh_from_db(fields=["status", "stop_date", "stop_reason"])
             return StopResult(stream=stream, stopped=False)
     except DatabaseError as exc:
         logger.error("could not stop stream %s: %s", stream.pk, type_name(exc))
         raise DatabaseUnavailable("The stream could not be stopped.", reason="db_error") from None
-    stream.status = StreamStatus.ENDED
-    stream.stop_date = now
-    stream.stop_reason = reason
     logger.info("stream %s stopped (%s)", stream.pk, reason)
     transaction.on_commit(lambda: stream_stopped.send(sender=model, stream=stream, reason=reason))
     if conf.FINALIZE_RECORDINGS:

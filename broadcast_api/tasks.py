@@ -13,7 +13,10 @@ Tasks take JSON-serialisable arguments (ids as strings) and are safe to run twic
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
 
 from broadcast_api.conf import conf
 
@@ -47,3 +50,34 @@ def finalize_recording(stream_id: str) -> bool:
 
 def enqueue_finalize_recording(stream: AbstractStream) -> None:
     enqueue(finalize_recording, str(stream.pk))
+
+
+@task
+def deliver_webhook(delivery_id: int) -> str:
+    """Try one webhook delivery (see ``delivery``); retries are later runs of this task."""
+    from broadcast_api.delivery import attempt
+
+    return attempt(delivery_id, schedule=schedule_delivery if supports_defer() else None)
+
+
+def supports_defer() -> bool:
+    """Whether the backend can run a task later (workers: yes; the immediate one: no)."""
+    try:
+        return bool(deliver_webhook.using(backend=conf.TASK_BACKEND).get_backend().supports_defer)
+    except Exception:
+        return False
+
+
+def enqueue_delivery(delivery_id: int) -> None:
+    enqueue(deliver_webhook, delivery_id)
+
+
+def schedule_delivery(delivery_id: int, delay_seconds: float) -> None:
+    """Run the delivery again in ``delay_seconds`` (a retry, or a backstop)."""
+    run_after = timezone.now() + timedelta(seconds=delay_seconds)
+    try:
+        deliver_webhook.using(
+            backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE, run_after=run_after
+        ).enqueue(delivery_id)
+    except Exception as exc:
+        logger.error("could not schedule webhook delivery %s: %s", delivery_id, type(exc).__name__)

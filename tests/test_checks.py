@@ -51,6 +51,7 @@ def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None
     assert check_settings(None) == []
 
 
+@pytest.mark.django_db  # the model checks ask the database about JSON support
 def test_the_checks_are_registered(settings: Any) -> None:
     settings.BROADCAST_API_S3_BUCKET = ""
     registered = [message.id for message in run_checks()]

@@ -43,6 +43,11 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "FINALIZE_RECORDINGS": (True, bool),
     "TASK_BACKEND": ("default", str),
     "TASK_QUEUE": ("default", str),
+    "WEBHOOKS": ([], list),
+    "WEBHOOK_ALLOW_PRIVATE_URLS": (False, bool),
+    "WEBHOOK_TIMEOUT": (5.0, float),
+    "WEBHOOK_MAX_ATTEMPTS": (8, int),
+    "WEBHOOK_RETRY_DELAY": (5.0, float),
 }
 
 
