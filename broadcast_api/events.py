@@ -69,8 +69,10 @@ def stored_endpoints() -> list[tuple[int, str, list[str]]]:
 
 
 def forget_stored_endpoints(**kwargs: Any) -> None:
-    """``post_save``/``post_delete`` receiver for ``WebhookEndpoint``."""
+    """``post_save``/``post_delete`` receiver for ``WebhookEndpoint``: now, and once more
+    after the commit (a start in between may have cached the rows from before it)."""
     cache.delete(ENDPOINTS_CACHE_KEY)
+    transaction.on_commit(lambda: cache.delete(ENDPOINTS_CACHE_KEY))
 
 
 def subscribers(event_type: str) -> list[Subscriber]:

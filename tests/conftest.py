@@ -37,6 +37,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def empty_default_cache() -> None:
+    """Each test starts with an empty default cache (throttles, webhook endpoints, ...):
+    rows a test's transaction rolls back must not live on in it."""
+    from django.core.cache import caches
+
+    caches["default"].clear()
+
+
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
     from django.conf import settings
