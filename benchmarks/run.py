@@ -603,17 +603,19 @@ def server_phase(
     with gunicorn(env, MODES[mode], port, RESULTS / f"gunicorn-{mode}.log") as server:
         log(f"{mode}: gunicorn {' '.join(MODES[mode])} workers {server['workers']}")
         # Warm up every endpoint (lazy STS and S3 clients, URL and serializer caches, DB
-        # connections). wrk's connections may all land on one worker, so repeat until a
-        # round builds nothing new. (A count of clients per worker cannot tell: the
-        # baseline builds its STS and S3 clients at import, the package its own lazily,
-        # its S3 client only when a stop closes a recording.)
+        # connections). wrk's connections may all land on one worker, so repeat until
+        # every worker has built each side's STS and S3 client (the baseline builds its
+        # own at import, the package lazily: its S3 client when a stop closes a
+        # recording), or a round builds nothing new.
         previous: dict[str, int] | None = None
         for _ in range(4):
             for endpoint in ("start", "stop"):
                 for side in sides:
                     wrk.run(server["url"], side, endpoint, 1.0)
             built = env.counters(server["workers"])
-            if built == previous:
+            if built == previous or all(
+                env.counters([w])["clients"] >= 2 * len(sides) for w in server["workers"]
+            ):
                 break
             previous = built
         our_pids = [server["proc"].pid, *server["workers"], *pg_backend_pids(env_db())]

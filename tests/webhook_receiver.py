@@ -60,39 +60,64 @@ class Receiver:
         return False
 
 
+class ReceiverServer:
+    """Serves a :class:`Receiver` on one loopback port, and can go down and come back up
+    on the same port (a receiver's outage, as its senders see it: connection refused)."""
+
+    def __init__(self, receiver: Receiver) -> None:
+        self.receiver = receiver
+        self.port = 0
+        self.in_flight = threading.Event()  # set while a request is being answered
+        self._server: ThreadingHTTPServer | None = None
+
+    def up(self) -> None:
+        receiver, in_flight = self.receiver, self.in_flight
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status, delay = receiver.answer()
+                in_flight.set()
+                try:
+                    if delay:
+                        time.sleep(delay)
+                    # Recorded when answered: a request its sender gave up on counts too.
+                    receiver.record({k.lower(): v for k, v in self.headers.items()}, body)
+                    self.send_response(status)
+                    if status == 429:
+                        self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "2")
+                    self.end_headers()
+                    self.wfile.write(b"ok")
+                except OSError:
+                    pass  # the sender timed out, or died, and left
+                finally:
+                    in_flight.clear()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        server.daemon_threads = True
+        self.port = server.server_address[1]
+        self.receiver.url = f"http://127.0.0.1:{self.port}/hooks/broadcasts"
+        threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
+        self._server = server
+
+    def down(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
 @contextmanager
 def running_receiver(secret: str) -> Iterator[Receiver]:
-    receiver = Receiver(secret=secret)
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            status, delay = receiver.answer()
-            if delay:
-                time.sleep(delay)
-            # Recorded when answered: a request the sender gave up on is still seen.
-            receiver.record({k.lower(): v for k, v in self.headers.items()}, body)
-            try:
-                self.send_response(status)
-                if status == 429:
-                    self.send_header("Retry-After", "1")
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-            except OSError:
-                pass  # the sender timed out and left
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/broadcasts"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.daemon = True
-    thread.start()
+    server = ReceiverServer(Receiver(secret=secret))
+    server.up()
     try:
-        yield receiver
+        yield server.receiver
     finally:
-        server.shutdown()
-        server.server_close()
+        server.down()
