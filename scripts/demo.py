@@ -33,11 +33,13 @@ The functions here are also what the end-to-end tests use (``tests/e2e_support.p
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import ctypes
 import json
 import os
 import queue
+import secrets
 import shutil
 import signal
 import socket
@@ -443,6 +445,9 @@ def start_stack(
         db_path = workdir / "db.sqlite3"
         db_path.unlink(missing_ok=True)
         env = example_env(emulator, db_path)
+        # The example project subscribes to its own events (its /events/ page shows them).
+        env["DEMO_WEBHOOK_URL"] = f"http://127.0.0.1:{port}/webhooks/"
+        env["DEMO_WEBHOOK_SECRET"] = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
         prepare_database(env, user=user, password=password)
         server = launch_example_server(env, port, workdir / "django.log")
         emulator.prepare(origins)
@@ -557,6 +562,7 @@ def banner(stack: Stack, stream_id: str | None) -> str:
         lines.append(f"  Watch the demo broadcast: {base}/watch/{stream_id}/")
     lines += [
         f"  All streams:              {base}/",
+        f"  Webhooks it received:     {base}/events/",
         f"  Swagger UI:               {base}/schema/swagger/",
         f"  ReDoc:                    {base}/schema/redoc/",
         f"  Admin:                    {base}/admin/  (login {stack.user} / {stack.password})",

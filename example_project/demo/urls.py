@@ -12,4 +12,6 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("watch/<uuid:stream_id>/", views.watch, name="watch"),
     path("watch/<uuid:stream_id>/status/", views.status, name="status"),
+    path("events/", views.events, name="events"),
+    path("webhooks/", views.receive_webhook, name="receive-webhook"),
 ]

@@ -12,10 +12,15 @@ policy; with ``BROADCAST_API_PLAYBACK_BASE_URL`` set it would be a CDN URL inste
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from broadcast_api.models import get_stream_model
 from broadcast_api.playback import playback_url
@@ -71,3 +76,44 @@ def status(request: HttpRequest, stream_id: UUID) -> JsonResponse:
         },
         headers={"Cache-Control": "no-store"},
     )
+
+
+# -- a webhook receiver, as another service of the host would be -------------------------
+
+RECEIVED_KEY = "demo:webhooks"
+KEEP = 50
+
+
+@csrf_exempt
+@require_POST
+def receive_webhook(request: HttpRequest) -> HttpResponse:
+    """Verify the Standard Webhooks signature (the ``standardwebhooks`` library, as the
+    README shows receivers), then keep the event for the events page."""
+    secret = os.environ.get("DEMO_WEBHOOK_SECRET", "")
+    headers = {key.lower(): value for key, value in request.headers.items()}
+    try:
+        event = Webhook(secret).verify(request.body, headers)
+    except (WebhookVerificationError, ValueError):
+        return HttpResponse(status=400)
+    data = event.get("data", {})
+    received = [
+        {
+            "webhook_id": headers.get("webhook-id", ""),
+            "type": event.get("type", ""),
+            "timestamp": event.get("timestamp", ""),
+            "stream": data.get("id", ""),
+            "name": data.get("name", ""),
+            "reason": data.get("stop_reason", ""),
+        },
+        *cache.get(RECEIVED_KEY, []),
+    ][:KEEP]
+    cache.set(RECEIVED_KEY, received, None)
+    return HttpResponse(status=204)
+
+
+def events(request: HttpRequest) -> HttpResponse:
+    """The webhooks this project received, newest first (JSON with ``?format=json``)."""
+    received = cache.get(RECEIVED_KEY, [])
+    if request.GET.get("format") == "json":
+        return JsonResponse({"events": received})
+    return render(request, "demo/events.html", {"events": received})
