@@ -17,8 +17,7 @@ from __future__ import annotations
 import functools
 import time
 import uuid
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlencode
 
 from django.core.signing import BadSignature, Signer
@@ -73,8 +72,7 @@ def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         _verify.cache_clear()
 
 
-@dataclass(frozen=True)
-class Audience:
+class Audience(NamedTuple):
     """What decides who may watch a stream: copied from its row, cached with its playlist."""
 
     owner_id: Any

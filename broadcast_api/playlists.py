@@ -24,8 +24,8 @@ import posixpath
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import m3u8
@@ -47,14 +47,15 @@ logger = logging.getLogger("broadcast_api.playlists")
 CACHE_KEY_PREFIX = "broadcast_api:playlist:v1"
 NOT_READY_SECONDS = 1.0  # how long "no playlist yet" is shared before S3 is asked again
 LOCK_SECONDS = 15  # longest a refresh may hold the cross-process lock
-AUDIENCE_SECONDS = 24 * 3600  # who may watch, kept beside the playlists (reset on change)
 WAIT_STEP_SECONDS = 0.02
 MEDIA_TYPE = "application/vnd.apple.mpegurl"
 
 
-@dataclass(frozen=True)
-class CachedPlaylist:
-    """One rewritten playlist (or "not there yet"), as the cache holds it."""
+class CachedPlaylist(NamedTuple):
+    """One rewritten playlist (or "not there yet"), as the cache holds it.
+
+    A named tuple: every viewer's request unpickles one, so it is kept cheap to load.
+    """
 
     body: bytes | None  # None: S3 had no playlist at this key
     etag: str
@@ -62,6 +63,8 @@ class CachedPlaylist:
     target_duration: float
     fresh_until: float
     usable_until: float  # its presigned URLs stay valid at least this long
+    audience: Audience  # who may watch, as the stream's row said at this refresh
+    renditions: tuple[str, ...] = ()  # the nested playlists it points to
 
     def is_fresh(self, now: float) -> bool:
         return now < self.fresh_until
@@ -79,6 +82,7 @@ class Rewritten:
     body: bytes
     target_duration: float
     ended: bool
+    renditions: tuple[str, ...] = ()
 
 
 # -- rewriting ----------------------------------------------------------------------------
@@ -110,6 +114,7 @@ def rewrite(
     base_dir = posixpath.dirname(playlist_key)
     signed: dict[str, str] = {}
     unsafe: set[str] = set()
+    renditions: list[str] = []
 
     def media(uri: str | None) -> str | None:
         if not uri:
@@ -129,7 +134,9 @@ def rewrite(
         if key is None:
             unsafe.add(uri)
             return uri
-        return playlist_url(key[len(prefix) + 1 :])
+        rendition = key[len(prefix) + 1 :]
+        renditions.append(rendition)
+        return playlist_url(rendition)
 
     for segment in playlist.segments:
         segment.uri = media(segment.uri)
@@ -158,6 +165,7 @@ def rewrite(
         body=playlist.dumps().encode(),
         target_duration=float(playlist.target_duration or 0),
         ended=bool(playlist.is_endlist),
+        renditions=tuple(dict.fromkeys(renditions)),
     )
 
 
@@ -220,10 +228,6 @@ def cache_key(stream_id: uuid.UUID, rendition: str) -> str:
     return f"{CACHE_KEY_PREFIX}:{stream_id.hex}:{quote(rendition or '-', safe='')}"
 
 
-def audience_key(stream_id: uuid.UUID) -> str:
-    return f"{CACHE_KEY_PREFIX}:{stream_id.hex}:audience"
-
-
 _thread_locks: dict[str, threading.Lock] = {}
 _thread_locks_guard = threading.Lock()
 
@@ -252,22 +256,14 @@ class PlaylistCache:
         entry: CachedPlaylist | None = self.cache.get(cache_key(stream_id, rendition))
         return entry
 
-    def lookup(
-        self, stream_id: uuid.UUID, rendition: str = ""
-    ) -> tuple[CachedPlaylist | None, Audience | None]:
-        """The cached playlist and who may watch the stream, in one round trip.
-
-        Who may watch is kept once per stream (not per rendition), so that a change of
-        ``is_public`` reaches every rendition at once (:meth:`set_audience`).
-        """
-        keys = [cache_key(stream_id, rendition), audience_key(stream_id)]
-        found = self.cache.get_many(keys)
-        return found.get(keys[0]), found.get(keys[1])
-
-    def set_audience(self, stream: AbstractStream) -> Audience:
-        audience = Audience.of(stream)
-        self.cache.set(audience_key(stream.pk), audience, timeout=AUDIENCE_SECONDS)
-        return audience
+    def forget_stream(self, stream_id: uuid.UUID) -> None:
+        """Drop every playlist of the stream (its main one and the renditions it lists),
+        e.g. when who may watch it changes: the next viewer's request reads its row."""
+        main = self.get(stream_id)
+        renditions = main.renditions if main is not None else ()
+        self.cache.delete_many(
+            [cache_key(stream_id, ""), *(cache_key(stream_id, r) for r in renditions)]
+        )
 
     def refreshed(
         self,
@@ -342,6 +338,7 @@ class PlaylistCache:
         playlist_url: Callable[[str], str],
     ) -> CachedPlaylist:
         playlist_key = f"{stream.s3_prefix}/{rendition or conf.PLAYLIST_NAME}"
+        audience = Audience.of(stream)
         now = time.time()
         previous_etag = current.etag if current is not None and current.body is not None else ""
         storage = get_storage()
@@ -355,13 +352,14 @@ class PlaylistCache:
                 target_duration=0.0,
                 fresh_until=now + NOT_READY_SECONDS,
                 usable_until=now + NOT_READY_SECONDS,
+                audience=audience,
             )
         except NotModified:
             assert current is not None
             if current.usable_until - now > url_lifetime() / 4:
-                return replace(
-                    current,
+                return current._replace(
                     fresh_until=now + freshness(current.ended, current.target_duration),
+                    audience=audience,
                 )
             stored = storage.read(stream.s3_bucket, playlist_key)  # URLs ageing: re-sign
         sign, keep = presigned_urls.signer(stream.pk.hex + ":" + rendition, stream.s3_bucket)
@@ -380,6 +378,8 @@ class PlaylistCache:
             target_duration=rewritten.target_duration,
             fresh_until=now + freshness(rewritten.ended, rewritten.target_duration),
             usable_until=now + url_lifetime() / 2,
+            audience=audience,
+            renditions=rewritten.renditions,
         )
 
 

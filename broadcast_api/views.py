@@ -242,7 +242,8 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def perform_update(self, serializer: BaseSerializer[Any]) -> None:
         stream = serializer.save()
-        self.playlist_cache.set_audience(stream)  # who may watch changes at once
+        if "is_public" in serializer.validated_data:  # who may watch: applies at once
+            self.playlist_cache.forget_stream(stream.pk)
 
     # -- stop ---------------------------------------------------------------------------
 
@@ -278,11 +279,12 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         if rendition and not RENDITION_RE.fullmatch(rendition):
             raise exceptions.NotFound()
         token_is_for_this_stream = str(token_stream_id(request.query_params.get("token"))) == id
-        entry, audience = self.playlist_cache.lookup(self._stream_uuid(id), rendition)
-        if entry is None or audience is None or not entry.is_fresh(time.time()):
+        entry = self.playlist_cache.get(self._stream_uuid(id), rendition)
+        if entry is None or not entry.is_fresh(time.time()):
             stream = self.get_object()
-            audience = self.playlist_cache.set_audience(stream)
-            if not audience.admits(request.user, token_for_this_stream=token_is_for_this_stream):
+            if not Audience.of(stream).admits(
+                request.user, token_for_this_stream=token_is_for_this_stream
+            ):
                 raise exceptions.NotFound()
             entry = self.playlist_cache.refreshed(
                 stream,
@@ -290,16 +292,18 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
                 playlist_url=nested_playlist_url(request.path, stream.pk),
                 stale=entry,
             )
-        elif not audience.admits(request.user, token_for_this_stream=token_is_for_this_stream):
+        elif not entry.audience.admits(
+            request.user, token_for_this_stream=token_is_for_this_stream
+        ):
             raise exceptions.NotFound()
         elif entry.body is None:
             raise PlaylistNotReady("The broadcaster has not uploaded a playlist yet.")
-        return self.get_playlist_response(entry, audience)
+        return self.get_playlist_response(entry)
 
-    def get_playlist_response(self, entry: CachedPlaylist, audience: Audience) -> HttpResponse:
+    def get_playlist_response(self, entry: CachedPlaylist) -> HttpResponse:
         """The playlist, cacheable by clients for what is left of its freshness."""
         response = HttpResponse(entry.body, content_type=MEDIA_TYPE)
-        scope = "public" if audience.is_public else "private"
+        scope = "public" if entry.audience.is_public else "private"
         response["Cache-Control"] = f"{scope}, max-age={entry.max_age(time.time())}"
         return response
 

@@ -32,7 +32,7 @@ import boto3
 from benchproject import instrument
 from botocore.config import Config
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -205,6 +205,7 @@ def stop(request: Request) -> Response:
 def playlist(request: HttpRequest, stream_id: uuid.UUID) -> HttpResponse:
     """The stream's playlist as stored, shared through the cache for a second."""
     key = f"baseline:playlist:{stream_id}"
+    cache = caches["playlists"]  # the same backend as the package's playlists
     body = cache.get(key)
     if body is None:
         stored = S3.get_object(

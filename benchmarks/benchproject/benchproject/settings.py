@@ -5,10 +5,16 @@ broadcast_api's views run in the same process, behind the same (empty) middlewar
 and the same authentication: DRF's stock ``TokenAuthentication`` (one indexed SELECT of
 ``authtoken_token`` joined to ``auth_user``), which the baseline repeats by hand.
 
-The cache is Django's built-in Redis backend (the documented multi-server setup of
-``BROADCAST_API_PLAYLIST_CACHE``): the viewer runs share one playlist cache between
-gunicorn's worker processes, the baseline's playlist view and broadcast_api's alike.
+The playlist cache is Django's built-in Redis backend, under its own alias (the README's
+multi-server setup of ``BROADCAST_API_PLAYLIST_CACHE``): the viewer runs share one
+playlist cache between gunicorn's worker processes, the baseline's playlist view and
+broadcast_api's alike. The default cache stays local memory, as the README shows it.
 S3 and STS are both ``benchmarks/sts_stub.py``.
+
+Recordings are not closed after stop here (``BROADCAST_API_FINALIZE_RECORDINGS =
+False``): with no task workers, Django's immediate backend would do that S3 work inside
+each stop, which the baseline's stop does not do (and which production hands to
+workers). The start/stop comparison stays about the same job.
 """
 
 from __future__ import annotations
@@ -63,12 +69,15 @@ REST_FRAMEWORK = {
 # Shared by every worker process (a local-memory cache would be one per process). A db
 # and key prefix of the bench's own: bench_prepare deletes this prefix's keys.
 CACHES = {
-    "default": {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "playlists": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        # A database of the bench's own: bench_prepare flushes it before the runs.
         "LOCATION": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9"),
-        "KEY_PREFIX": "broadcast-bench",
-    }
+    },
 }
+BROADCAST_API_PLAYLIST_CACHE = "playlists"
+BROADCAST_API_FINALIZE_RECORDINGS = False
 
 LOGGING = {
     "version": 1,
