@@ -15,6 +15,12 @@ import weakref
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from botocore.config import Config
+from botocore.exceptions import (
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
 
 from broadcast_api.conf import conf
 
@@ -71,6 +77,26 @@ def server_credentials() -> dict[str, Any]:
             "aws_secret_access_key": conf.AWS_SECRET_ACCESS_KEY,
         }
     return {}
+
+
+def failure_kind(exc: BaseException) -> str:
+    """What a botocore failure that is not an answer means, for a ``reason`` code:
+    ``timeout``, ``unreachable``, ``no_credentials`` (the server has no identity of its
+    own) or ``error``."""
+    if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+        return "timeout"
+    if isinstance(exc, EndpointConnectionError):
+        return "unreachable"
+    if isinstance(exc, NoCredentialsError):
+        return "no_credentials"
+    return "error"
+
+
+NO_CREDENTIALS_HINT = (
+    "the server has no AWS credentials of its own. Set BROADCAST_API_AWS_ACCESS_KEY_ID and "
+    "BROADCAST_API_AWS_SECRET_ACCESS_KEY, or give the process credentials boto3 finds "
+    "(environment variables, a profile, an instance or task role)."
+)
 
 
 def on_setting_changed(*, setting: str, **kwargs: Any) -> None:

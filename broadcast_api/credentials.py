@@ -17,17 +17,16 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 from django.utils.module_loading import import_string
 
-from broadcast_api.clients import SharedClient, aws_client_config, server_credentials
+from broadcast_api.clients import (
+    NO_CREDENTIALS_HINT,
+    SharedClient,
+    aws_client_config,
+    failure_kind,
+    server_credentials,
+)
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 
@@ -110,21 +109,6 @@ class CredentialProvider:
             credentials = self.request_credentials(
                 client, scope, duration_seconds=duration_seconds
             )
-        except (ConnectTimeoutError, ReadTimeoutError) as exc:
-            raise self._unavailable("sts_timeout", type(exc).__name__) from None
-        except EndpointConnectionError as exc:
-            raise self._unavailable("sts_unreachable", type(exc).__name__) from None
-        except NoCredentialsError:
-            logger.error(
-                "STS %s failed: the server has no AWS credentials of its own. Set "
-                "BROADCAST_API_AWS_ACCESS_KEY_ID and BROADCAST_API_AWS_SECRET_ACCESS_KEY, "
-                "or give the process credentials boto3 finds (environment variables, a "
-                "profile, an instance or task role).",
-                self.operation_name,
-            )
-            raise StorageUnavailable(
-                "Upload credentials are unavailable.", reason="sts_no_credentials"
-            ) from None
         except ClientError as exc:
             # Ceph RGW answers S3-style XML: boto3 then puts Code at the top level.
             response: dict[str, Any] = dict(exc.response)
@@ -137,8 +121,14 @@ class CredentialProvider:
             else:
                 reason = "sts_error"
             raise self._unavailable(reason, f"{code} (HTTP {status})") from None
-        except BotoCoreError as exc:
-            raise self._unavailable("sts_error", type(exc).__name__) from None
+        except BotoCoreError as exc:  # no answer: timeouts, no connection, no identity
+            kind = failure_kind(exc)
+            if kind == "no_credentials":  # a configuration error: say what to set
+                logger.error("STS %s failed: %s", self.operation_name, NO_CREDENTIALS_HINT)
+                raise StorageUnavailable(
+                    "Upload credentials are unavailable.", reason="sts_no_credentials"
+                ) from None
+            raise self._unavailable(f"sts_{kind}", type(exc).__name__) from None
         expiration = credentials["Expiration"]
         if expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)

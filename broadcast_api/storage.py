@@ -17,16 +17,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import BotoCoreError, ClientError
 
-from broadcast_api.clients import SharedClient, aws_client_config, server_credentials
+from broadcast_api.clients import (
+    NO_CREDENTIALS_HINT,
+    SharedClient,
+    aws_client_config,
+    failure_kind,
+    server_credentials,
+)
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 
@@ -147,16 +146,11 @@ class S3Storage:
         return StorageUnavailable("Storage is unavailable.", reason=reason)
 
     def _unavailable(self, exc: BaseException, operation: str) -> StorageUnavailable:
-        if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
-            reason = "s3_timeout"
-        elif isinstance(exc, EndpointConnectionError):
-            reason = "s3_unreachable"
-        elif isinstance(exc, NoCredentialsError):
-            reason = "s3_no_credentials"
-        else:
-            reason = "s3_error"
-        # The exception's class name only: its message may quote a request.
-        logger.warning("S3 %s failed: %s (%s)", operation, reason, type(exc).__name__)
+        reason = f"s3_{failure_kind(exc)}"
+        if reason == "s3_no_credentials":  # a configuration error: say what to set
+            logger.error("S3 %s failed: %s", operation, NO_CREDENTIALS_HINT)
+        else:  # the exception's class name only: its message may quote a request
+            logger.warning("S3 %s failed: %s (%s)", operation, reason, type(exc).__name__)
         return StorageUnavailable("Storage is unavailable.", reason=reason)
 
 

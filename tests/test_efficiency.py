@@ -17,6 +17,14 @@ from broadcast_api.credentials import get_credential_provider
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def webhook_endpoints_cached(db: None) -> None:
+    """Warm the webhook endpoint list (cached for a minute), as a running server has it."""
+    from broadcast_api import events
+
+    events.stored_endpoints()
+
+
 def test_start_is_one_insert(sts: Any, client_for: Any, user: Any) -> None:
     client = client_for(user)
     client.post("/stream/start/?type=hls")  # warm up: builds the shared client

@@ -21,6 +21,7 @@ from django.utils import timezone
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.test import APIRequestFactory, force_authenticate
 
+from broadcast_api import events
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.services import StopResult, stop_stream
@@ -28,6 +29,25 @@ from broadcast_api.signals import stream_stopped
 from broadcast_api.views import StreamViewSet
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def webhook_endpoints_cached(db: None) -> None:
+    """The list of webhook endpoints is cached for a minute (``events``): warm it, as the
+    first request of each minute does, so each test sees the steady queries."""
+    events.stored_endpoints()
+
+
+def test_a_cold_endpoint_cache_costs_one_select_a_minute(user: Any) -> None:
+    from django.core.cache import cache
+
+    cache.delete(events.ENDPOINTS_CACHE_KEY)
+    first, second = make_stream(user), make_stream(user)
+    _, cold = statements_of(lambda: stop_via(StreamViewSet, user, first.pk))
+    _, warm = statements_of(lambda: stop_via(StreamViewSet, user, second.pk))
+    assert cold == ["SELECT", "SELECT", "UPDATE"]  # the stream, the endpoints, the stop
+    assert warm == ["SELECT", "UPDATE"]
+
 
 STARTED = timezone.now().replace(microsecond=123456) - timedelta(minutes=5)
 
