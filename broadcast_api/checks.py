@@ -378,7 +378,10 @@ def _check_webhooks() -> list[CheckMessage]:
             not isinstance(events, list | tuple) or not set(events) <= set(EVENT_TYPES)
         ):
             messages.append(
-                problem(f"{name} events {events!r} are not among {list(EVENT_TYPES)}.", "")
+                problem(
+                    f"{name} events {events!r} are not among {list(EVENT_TYPES)}.",
+                    "Leave events out to send every event.",
+                )
             )
     if not isinstance(conf.WEBHOOK_ALLOW_PRIVATE_URLS, bool):
         messages.append(

@@ -137,7 +137,7 @@ class S3Storage:
         error = exc.response.get("Error", {})
         code = str(error.get("Code") or "Unknown")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-        if code in MISSING_CODES or status == 404:
+        if code in MISSING_CODES or (status == 404 and code != "NoSuchBucket"):
             return ObjectNotFound(operation)
         if if_none_match and (status == 304 or code == "304"):
             return NotModified(operation)

@@ -22,7 +22,7 @@ from broadcast_api.conf import conf
 
 try:
     from django.tasks import task
-except ImportError:  # Django 5.2: the django-tasks backport
+except ImportError:  # pragma: no cover  (Django 5.2: the backport; tox runs it)
     from django_tasks import task  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 if TYPE_CHECKING:
@@ -60,11 +60,16 @@ def deliver_webhook(delivery_id: int) -> str:
     return attempt(delivery_id, schedule=schedule_delivery if supports_defer() else None)
 
 
+def task_backend() -> Any:
+    """The backend our tasks go to (``BROADCAST_API_TASK_BACKEND``)."""
+    return deliver_webhook.using(backend=conf.TASK_BACKEND).get_backend()
+
+
 def supports_defer() -> bool:
     """Whether the backend can run a task later (workers: yes; the immediate one: no)."""
     try:
-        return bool(deliver_webhook.using(backend=conf.TASK_BACKEND).get_backend().supports_defer)
-    except Exception:
+        return bool(task_backend().supports_defer)
+    except Exception:  # a misconfigured backend: E017 says which
         return False
 
 

@@ -38,6 +38,17 @@ def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None
     settings.BROADCAST_API_MAX_DURATION = 4 * 3600
     settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
     settings.BROADCAST_API_FINALIZE_RECORDINGS = False
+    settings.BROADCAST_API_WEBHOOKS = [
+        {"url": "https://hooks.example.com/a", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"},
+        {
+            "url": "https://hooks.example.com/b",
+            "secret": ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La", "whsec_AAAA"],
+            "events": ["stream.stopped"],
+        },
+    ]
+    settings.BROADCAST_API_WEBHOOK_TIMEOUT = 1
+    settings.BROADCAST_API_WEBHOOK_RETRY_DELAY = 0.5
+    settings.BROADCAST_API_WEBHOOK_MAX_ATTEMPTS = 3
     settings.BROADCAST_API_PLAYLIST_NAME = "live/main.m3u8"
     settings.BROADCAST_API_PLAYBACK_BASE_URL = "https://cdn.example.com/"
     settings.BROADCAST_API_PLAYBACK_TOKEN_TTL = 60
@@ -137,6 +148,29 @@ ERRORS = [
     ("MAX_DURATION", "3600", "broadcast_api.E016"),
     ("MAX_LIVE_STREAMS_PER_USER", 0, "broadcast_api.E016"),
     ("FINALIZE_RECORDINGS", "yes", "broadcast_api.E016"),
+    # E018: webhooks
+    ("WEBHOOKS", {"url": "https://x.example"}, "broadcast_api.E018"),
+    ("WEBHOOKS", [{"secret": "whsec_AAAA"}], "broadcast_api.E018"),
+    ("WEBHOOKS", [{"url": "ftp://x.example", "secret": "whsec_AAAA"}], "broadcast_api.E018"),
+    ("WEBHOOKS", [{"url": "https://x.example"}], "broadcast_api.E018"),
+    ("WEBHOOKS", [{"url": "https://x.example", "secret": "plain"}], "broadcast_api.E018"),
+    ("WEBHOOKS", [{"url": "https://x.example", "secret": "whsec_***"}], "broadcast_api.E018"),
+    ("WEBHOOKS", [{"url": "https://x.example", "secret": 42}], "broadcast_api.E018"),
+    ("WEBHOOKS", [{"url": "https://x.example", "secret": []}], "broadcast_api.E018"),
+    (
+        "WEBHOOKS",
+        [{"url": "https://x.example", "secret": "whsec_AAAA", "events": ["stream.paused"]}],
+        "broadcast_api.E018",
+    ),
+    (
+        "WEBHOOKS",
+        [{"url": "https://x.example", "secret": "whsec_AAAA", "method": "PUT"}],
+        "broadcast_api.E018",
+    ),
+    ("WEBHOOK_ALLOW_PRIVATE_URLS", "yes", "broadcast_api.E018"),
+    ("WEBHOOK_TIMEOUT", 0, "broadcast_api.E018"),
+    ("WEBHOOK_RETRY_DELAY", "5", "broadcast_api.E018"),
+    ("WEBHOOK_MAX_ATTEMPTS", 0, "broadcast_api.E018"),
     # E017: the tasks backend and queue
     ("TASK_BACKEND", "workers", "broadcast_api.E017"),
     ("TASK_QUEUE", "broadcasts", "broadcast_api.E017"),
@@ -359,3 +393,10 @@ def test_a_missing_tasks_framework_is_e017(monkeypatch: pytest.MonkeyPatch) -> N
 
     monkeypatch.setitem(sys.modules, "broadcast_api.tasks", None)  # import fails
     assert ids() == ["broadcast_api.E017"]
+
+
+def test_private_webhook_addresses_are_w006_at_deploy(settings: Any) -> None:
+    settings.BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    assert "broadcast_api.W006" in deploy_check_output()
+    settings.BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = False
+    assert "W006" not in deploy_check_output()

@@ -506,3 +506,22 @@ def test_tokens_name_their_stream() -> None:
     assert token_stream_id(playback_token(stream_id)) == stream_id
     assert token_stream_id(None) is None
     assert token_stream_id("") is None
+
+
+def test_storage_failures_become_reasons(sts: Any) -> None:
+    """What S3 says (a missing bucket, a missing key, no answer) is a reason, not a leak."""
+    from broadcast_api.exceptions import StorageUnavailable
+    from broadcast_api.storage import ObjectNotFound
+
+    storage = get_storage()
+    with pytest.raises(StorageUnavailable) as failed:
+        storage.write("no-such-bucket", "x/index.m3u8", b"#EXTM3U\n", content_type="text/plain")
+    assert failed.value.reason == "s3_error"
+    with pytest.raises(ObjectNotFound):
+        storage.read("broadcast-test", "no/such/key.m3u8")
+    assert storage.last_modified("broadcast-test", "no/such/key.m3u8") is None
+    storage.write("broadcast-test", "x/index.m3u8", b"#EXTM3U\n", content_type="text/plain")
+    assert storage.last_modified("broadcast-test", "x/index.m3u8") is not None
+    with pytest.raises(StorageUnavailable) as missing_bucket:
+        storage.read("no-such-bucket", "x")
+    assert missing_bucket.value.reason == "s3_error"  # a configuration error, not "not ready"

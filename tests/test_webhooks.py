@@ -403,3 +403,72 @@ def test_a_stored_body_is_what_was_signed(
     [item] = receiver.received
     assert item.body.decode() == WebhookEvent._default_manager.get().body
     assert json.loads(item.body)["data"]["name"] == ""
+
+
+# -- workers' backends, and what can go wrong around a delivery ----------------------------
+
+
+def test_with_a_backend_that_defers_retries_and_backstops_are_scheduled(
+    sts: Any, user: Any, receiver: Receiver, settings: Any, on_commit: Any
+) -> None:
+    """A worker backend (here the dummy one, which records what is enqueued) gets the
+    delivery after commit, then from the delivery a backstop run at the lease's end and,
+    after a 500, the retry at its backoff."""
+    from broadcast_api.tasks import deliver_webhook, task_backend
+
+    dummy = "django.tasks.backends.dummy.DummyBackend"
+    if "django_tasks" in type(task_backend()).__module__:  # Django 5.2: the backport
+        dummy = "django_tasks.backends.dummy.DummyBackend"
+    settings.TASKS = {"default": {"BACKEND": dummy}}
+    backend: Any = task_backend()
+    receiver.script = [(500, 0.0)]
+    with on_commit(execute=True):
+        start_stream(owner=user)
+    [enqueued] = backend.results
+    delivery = single_delivery()
+    assert enqueued.args == [delivery.pk]
+    assert deliver_webhook.call(delivery.pk) == "retry"
+    backstop, retry = backend.results[1:]
+    delivery.refresh_from_db()
+    lease = timedelta(seconds=delivery_module.lease_seconds())
+    assert backstop.task.run_after >= timezone.now() + lease - timedelta(seconds=5)
+    assert abs(retry.task.run_after - delivery.next_attempt_at) < timedelta(seconds=2)
+
+
+def test_an_endpoint_gone_from_the_settings_fails_its_delivery(
+    sts: Any, user: Any, receiver: Receiver, settings: Any, on_commit: Any
+) -> None:
+    with on_commit(execute=False) as after_commit:
+        start_stream(owner=user)
+    settings.BROADCAST_API_WEBHOOKS = []  # removed before the delivery ran
+    for callback in after_commit:
+        callback()
+    delivery = single_delivery()
+    assert (delivery.status, delivery.last_error) == ("failed", "EndpointGone")
+    assert receiver.received == []
+
+
+def test_hosts_that_cannot_be_reached_are_refused_or_recorded(settings: Any) -> None:
+    from tests.servers import free_port
+
+    for url in ("ftp://hooks.example.com/x", "http:///nohost", "http://no-such-host.invalid/"):
+        with pytest.raises(delivery_module.RefusedURL):
+            delivery_module.resolve(url)
+    settings.BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    settings.BROADCAST_API_WEBHOOK_TIMEOUT = 0.5
+    outcome = delivery_module.post(f"https://127.0.0.1:{free_port()}/x?y=1", "{}", {})
+    assert outcome.status_code is None
+    assert outcome.error  # a connection error's class name, not raised
+    assert outcome.retryable
+
+
+def test_a_task_that_cannot_be_enqueued_is_logged_not_raised(
+    settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from broadcast_api.tasks import enqueue_delivery, schedule_delivery
+
+    settings.BROADCAST_API_TASK_QUEUE = "no-such-queue"
+    with caplog.at_level("ERROR", logger="broadcast_api.tasks"):
+        enqueue_delivery(1)
+        schedule_delivery(1, 5.0)
+    assert len([r for r in caplog.records if r.name == "broadcast_api.tasks"]) == 2
