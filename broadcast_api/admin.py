@@ -84,6 +84,7 @@ def masked(secret: str) -> str:
 
 
 class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
+    url = forms.URLField(max_length=2048, assume_scheme="https")
     events = forms.MultipleChoiceField(
         choices=[(event, event) for event in EVENT_TYPES],
         required=False,

@@ -306,8 +306,9 @@ def _check_tasks() -> list[CheckMessage]:
                 id="broadcast_api.E017",
             )
         ]
-    configured = getattr(settings, "TASKS", None)
-    if configured is not None and conf.TASK_BACKEND not in configured:
+    # Unset, TASKS means one "default" immediate backend (Django 6 and the backport).
+    configured = getattr(settings, "TASKS", None) or {"default": {}}
+    if conf.TASK_BACKEND not in configured:
         return [
             Error(
                 f"BROADCAST_API_TASK_BACKEND {conf.TASK_BACKEND!r} is not in TASKS.",
@@ -316,7 +317,7 @@ def _check_tasks() -> list[CheckMessage]:
             )
         ]
     # A backend accepts its QUEUES (["default"] unless set; [] accepts any).
-    queues = (configured or {}).get(conf.TASK_BACKEND, {}).get("QUEUES", ["default"])
+    queues = configured[conf.TASK_BACKEND].get("QUEUES", ["default"])
     if queues and conf.TASK_QUEUE not in queues:
         return [
             Error(
