@@ -38,6 +38,7 @@ from standardwebhooks import Webhook
 
 from broadcast_api import __version__
 from broadcast_api.conf import conf
+from broadcast_api.redaction import sending_webhook
 from broadcast_api.webhook_models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
         )
     else:
         pool = urllib3.HTTPConnectionPool(address, port, timeout=timeout)
+    sending = sending_webhook.set(True)  # urllib3 would log the URL at DEBUG
     try:
         response = pool.urlopen(
             "POST",
@@ -164,6 +166,7 @@ def post(url: str, body: str, headers: dict[str, str]) -> Outcome:
         return Outcome(status_code=None, error=type(exc).__name__)
     finally:
         pool.close()
+        sending_webhook.reset(sending)
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -234,10 +237,11 @@ def attempt(delivery_id: int, *, schedule: Callable[[int, float], None] | None =
     )
     result = settle(delivery, outcome)
     logger.info(
-        "webhook %s (%s) to %s: attempt %d, %s (%s) in %d ms",
+        "webhook %s (%s), delivery %s to %s: attempt %d, %s (%s) in %d ms",
         delivery.event.type,
         delivery.event.pk,
-        delivery.url,
+        delivery.pk,
+        urlsplit(delivery.url).hostname,  # not the URL: its path or query may be a secret
         delivery.attempts,
         result,
         outcome.status_code or outcome.error,

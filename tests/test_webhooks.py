@@ -472,3 +472,21 @@ def test_a_task_that_cannot_be_enqueued_is_logged_not_raised(
         enqueue_delivery(1)
         schedule_delivery(1, 5.0)
     assert len([r for r in caplog.records if r.name == "broadcast_api.tasks"]) == 2
+
+
+def test_logs_name_the_host_never_the_url_or_the_secret(
+    sts: Any, user: Any, settings: Any, on_commit: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Some receivers put their own secret in the URL (a token in the path or query)."""
+    settings.BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = True
+    with running_receiver(SECRET) as receiver:
+        secret_url = f"{receiver.url}/T0KEN-IN-PATH?key=T0KEN-IN-QUERY"
+        settings.BROADCAST_API_WEBHOOKS = [{"url": secret_url, "secret": SECRET}]
+        with caplog.at_level("DEBUG"), on_commit(execute=True):
+            start_stream(owner=user)
+        assert len(receiver.received) == 1
+    logged = caplog.text
+    assert "127.0.0.1" in logged
+    assert "T0KEN-IN-PATH" not in logged
+    assert "T0KEN-IN-QUERY" not in logged
+    assert SECRET not in logged
