@@ -140,3 +140,18 @@ def run_moto(bucket: str, region: str = "us-west-1") -> Iterator[MotoServer]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+def broadcaster_s3(start_body: dict[str, Any]) -> Any:
+    """An S3 client holding the credentials a start (or refresh) response minted."""
+    import boto3
+
+    s3 = start_body["endpoint"]["S3"]
+    return boto3.session.Session().client(
+        "s3",
+        region_name=s3["s3_bucket_region"],
+        endpoint_url=s3["s3_endpoint_url"],
+        aws_access_key_id=s3["aws_access_key_id"],
+        aws_secret_access_key=s3["aws_secret_access_key"],
+        aws_session_token=s3["aws_session_token"],
+    )

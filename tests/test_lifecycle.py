@@ -11,7 +11,6 @@ from datetime import timedelta
 from io import StringIO
 from typing import Any
 
-import boto3
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -22,7 +21,7 @@ from rest_framework.test import APIClient
 from broadcast_api import lifecycle
 from broadcast_api.models import AbstractStream, get_stream_model
 from broadcast_api.signals import stream_stopped
-from tests.servers import free_port
+from tests.servers import broadcaster_s3, free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -38,18 +37,6 @@ def start(client: Any, **params: Any) -> Any:
     if "key" in params:
         headers["HTTP_IDEMPOTENCY_KEY"] = params.pop("key")
     return client.post("/stream/start/", {"type": "hls", **params}, format="json", **headers)
-
-
-def broadcaster_s3(body: dict[str, Any]) -> Any:
-    s3 = body["endpoint"]["S3"]
-    return boto3.session.Session().client(
-        "s3",
-        region_name=s3["s3_bucket_region"],
-        endpoint_url=s3["s3_endpoint_url"],
-        aws_access_key_id=s3["aws_access_key_id"],
-        aws_secret_access_key=s3["aws_secret_access_key"],
-        aws_session_token=s3["aws_session_token"],
-    )
 
 
 def upload(body: dict[str, Any], name: str, data: str | bytes) -> None:

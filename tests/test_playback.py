@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import m3u8
 import pytest
 import requests
@@ -27,6 +26,7 @@ from rest_framework.test import APIClient
 from broadcast_api import playlists
 from broadcast_api.playback import playback_token
 from broadcast_api.storage import get_storage
+from tests.servers import broadcaster_s3
 
 pytestmark = pytest.mark.django_db
 
@@ -111,16 +111,7 @@ def start(sts: Any, client_for: Any, user: Any) -> Any:
         )
         assert response.status_code == 201, response.content
         body = response.json()
-        s3 = body["endpoint"]["S3"]
-        client = boto3.session.Session().client(
-            "s3",
-            region_name=s3["s3_bucket_region"],
-            endpoint_url=s3["s3_endpoint_url"],
-            aws_access_key_id=s3["aws_access_key_id"],
-            aws_secret_access_key=s3["aws_secret_access_key"],
-            aws_session_token=s3["aws_session_token"],
-        )
-        return Broadcast(body=body, s3=client)
+        return Broadcast(body=body, s3=broadcaster_s3(body))
 
     return start_stream
 
