@@ -26,6 +26,7 @@ from django.utils import timezone
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
+from broadcast_api.playback import playlist_key
 from broadcast_api.playlists import MEDIA_TYPE
 from broadcast_api.services import stop_stream
 from broadcast_api.storage import ObjectNotFound, get_storage
@@ -48,10 +49,6 @@ class ReapReport:
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     webhooks_resent: int = 0
-
-
-def playlist_key(stream: AbstractStream) -> str:
-    return f"{stream.s3_prefix}/{conf.PLAYLIST_NAME}"
 
 
 def reap(
@@ -125,8 +122,10 @@ def finalize_recording_of(stream_id: Any) -> bool:
     so nothing is left to close); ``False`` when S3 failed (logged; retried by reap)."""
     model = get_stream_model()
     stream = model._default_manager.filter(pk=stream_id).first()
-    if stream is None or stream.status != StreamStatus.ENDED or stream.finalized_at:
-        return stream is not None and stream.finalized_at is not None
+    if stream is None or stream.finalized_at is not None:
+        return stream is not None  # gone (nothing to close), or closed already
+    if stream.status != StreamStatus.ENDED:
+        return False  # still live: its broadcaster may still write the playlist
     storage = get_storage()
     key = playlist_key(stream)
     try:

@@ -91,6 +91,12 @@ class Audience(NamedTuple):
         return self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
 
 
+def playlist_key(stream: AbstractStream, rendition: str = "") -> str:
+    """The S3 key of the stream's playlist (``rendition``: a nested one, relative to the
+    stream's prefix): ``<prefix>/<BROADCAST_API_PLAYLIST_NAME>`` by default."""
+    return f"{stream.s3_prefix}/{rendition or conf.PLAYLIST_NAME}"
+
+
 def playlist_path(stream_id: uuid.UUID) -> str | None:
     """The playlist path under ``broadcast_api.urls``; ``None`` when they are not mounted."""
     try:
@@ -114,7 +120,7 @@ def playback_url(
     the path alone, and carries no token.
     """
     if conf.PLAYBACK_BASE_URL:
-        return f"{conf.PLAYBACK_BASE_URL}/{stream.s3_prefix}/{conf.PLAYLIST_NAME}"
+        return f"{conf.PLAYBACK_BASE_URL}/{playlist_key(stream)}"
     if url is None:
         url = playlist_path(stream.pk)
         if url is None:

@@ -33,7 +33,7 @@ from django.core.cache import caches
 
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
-from broadcast_api.playback import Audience, playback_token
+from broadcast_api.playback import Audience, playback_token, playlist_key
 from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
 
 if TYPE_CHECKING:
@@ -85,6 +85,13 @@ class Rewritten:
     renditions: tuple[str, ...] = ()
 
 
+def servable(entry: CachedPlaylist) -> CachedPlaylist:
+    """``entry``, unless it says the broadcaster has not uploaded a playlist yet."""
+    if entry.body is None:
+        raise PlaylistNotReady("The broadcaster has not uploaded a playlist yet.")
+    return entry
+
+
 # -- rewriting ----------------------------------------------------------------------------
 
 
@@ -116,23 +123,24 @@ def rewrite(
     unsafe: set[str] = set()
     renditions: list[str] = []
 
-    def media(uri: str | None) -> str | None:
-        if not uri:
-            return uri
+    def key_of(uri: str) -> str | None:
+        """The key ``uri`` names under the prefix; ``None`` (noted as unsafe) if none."""
         key = resolve_key(uri, base_dir=base_dir, prefix=prefix)
         if key is None:
             unsafe.add(uri)
+        return key
+
+    def media(uri: str | None) -> str | None:
+        key = key_of(uri) if uri else None
+        if key is None:
             return uri
         if key not in signed:  # one URL per key: m3u8 copies an init section per segment
             signed[key] = media_url(key)
         return signed[key]
 
     def nested(uri: str | None) -> str | None:
-        if not uri:
-            return uri
-        key = resolve_key(uri, base_dir=base_dir, prefix=prefix)
+        key = key_of(uri) if uri else None
         if key is None:
-            unsafe.add(uri)
             return uri
         rendition = key[len(prefix) + 1 :]
         renditions.append(rendition)
@@ -284,14 +292,14 @@ class PlaylistCache:
             now = time.time()
             current = self.get(stream.pk, rendition) or stale
             if current is not None and current.is_fresh(now):
-                return self._usable(current)  # another thread or server just refreshed it
+                return servable(current)  # another thread or server just refreshed it
             if not self.cache.add(lock_key, 1, timeout=LOCK_SECONDS):
                 return self._wait_for_other_server(stream.pk, rendition, current)
             try:
                 # Another server may have refreshed between our read and our lock.
                 current = self.get(stream.pk, rendition) or current
                 if current is not None and current.is_fresh(time.time()):
-                    return self._usable(current)
+                    return servable(current)
                 entry = self._refresh(stream, rendition, current, playlist_url)
                 # Shared before the lock goes, so no one finds neither lock nor entry.
                 timeout = max(1, int(entry.usable_until - time.time()))
@@ -299,35 +307,26 @@ class PlaylistCache:
             except StorageUnavailable:
                 if current is not None and current.is_usable(time.time()):
                     logger.warning("serving a stale playlist of stream %s", stream.pk)
-                    return current
+                    return servable(current)
                 raise
             finally:
                 self.cache.delete(lock_key)
-            return self._usable(entry)
-
-    def forget(self, stream_id: uuid.UUID, rendition: str = "") -> None:
-        self.cache.delete(cache_key(stream_id, rendition))
+            return servable(entry)
 
     # -- internals ------------------------------------------------------------------------
-
-    @staticmethod
-    def _usable(entry: CachedPlaylist) -> CachedPlaylist:
-        if entry.body is None:
-            raise PlaylistNotReady("The broadcaster has not uploaded a playlist yet.")
-        return entry
 
     def _wait_for_other_server(
         self, stream_id: uuid.UUID, rendition: str, current: CachedPlaylist | None
     ) -> CachedPlaylist:
         """Another process holds the refresh: serve what we have, or wait for its result."""
         if current is not None and current.is_usable(time.time()):
-            return self._usable(current)
+            return servable(current)
         deadline = time.monotonic() + LOCK_SECONDS
         while time.monotonic() < deadline:
             time.sleep(WAIT_STEP_SECONDS)
             entry = self.get(stream_id, rendition)
             if entry is not None and entry is not current and entry.is_usable(time.time()):
-                return self._usable(entry)
+                return servable(entry)
         raise StorageUnavailable("The playlist could not be read in time.", reason="s3_timeout")
 
     def _refresh(
@@ -337,13 +336,13 @@ class PlaylistCache:
         current: CachedPlaylist | None,
         playlist_url: Callable[[str], str],
     ) -> CachedPlaylist:
-        playlist_key = f"{stream.s3_prefix}/{rendition or conf.PLAYLIST_NAME}"
+        key = playlist_key(stream, rendition)
         audience = Audience.of(stream)
         now = time.time()
         previous_etag = current.etag if current is not None and current.body is not None else ""
         storage = get_storage()
         try:
-            stored = storage.read(stream.s3_bucket, playlist_key, if_none_match=previous_etag)
+            stored = storage.read(stream.s3_bucket, key, if_none_match=previous_etag)
         except ObjectNotFound:
             return CachedPlaylist(
                 body=None,
@@ -361,11 +360,11 @@ class PlaylistCache:
                     fresh_until=now + freshness(current.ended, current.target_duration),
                     audience=audience,
                 )
-            stored = storage.read(stream.s3_bucket, playlist_key)  # URLs ageing: re-sign
+            stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
         sign, keep = presigned_urls.signer(stream.pk.hex + ":" + rendition, stream.s3_bucket)
         rewritten = rewrite(
             stored.body.decode("utf-8", errors="replace"),
-            playlist_key=playlist_key,
+            playlist_key=key,
             prefix=stream.s3_prefix,
             media_url=sign,
             playlist_url=playlist_url,

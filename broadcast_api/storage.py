@@ -97,10 +97,10 @@ class S3Storage:
         try:
             response = self.client.head_object(Bucket=bucket, Key=key)
         except ClientError as exc:
-            try:
-                raise self._translate(exc, "HeadObject") from None
-            except ObjectNotFound:
+            failure = self._translate(exc, "HeadObject")
+            if isinstance(failure, ObjectNotFound):
                 return None
+            raise failure from None
         except (BotoCoreError, OSError) as exc:
             raise self._unavailable(exc, "HeadObject") from None
         return response["LastModified"]

@@ -31,7 +31,6 @@ from rest_framework.response import Response
 
 from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
-from broadcast_api.exceptions import PlaylistNotReady
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.playback import Audience, token_stream_id
@@ -40,6 +39,7 @@ from broadcast_api.playlists import (
     CachedPlaylist,
     PlaylistCache,
     nested_playlist_url,
+    servable,
 )
 from broadcast_api.schema import StreamSchema
 from broadcast_api.serializers import (
@@ -278,8 +278,9 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
         rendition = request.query_params.get("rendition", "")
         if rendition and not RENDITION_RE.fullmatch(rendition):
             raise exceptions.NotFound()
-        token_is_for_this_stream = str(token_stream_id(request.query_params.get("token"))) == id
-        entry = self.playlist_cache.get(self._stream_uuid(id), rendition)
+        stream_id = self._stream_uuid(id)
+        token_is_for_this_stream = token_stream_id(request.query_params.get("token")) == stream_id
+        entry = self.playlist_cache.get(stream_id, rendition)
         if entry is None or not entry.is_fresh(time.time()):
             stream = self.get_object()
             if not Audience.of(stream).admits(
@@ -296,9 +297,7 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
             request.user, token_for_this_stream=token_is_for_this_stream
         ):
             raise exceptions.NotFound()
-        elif entry.body is None:
-            raise PlaylistNotReady("The broadcaster has not uploaded a playlist yet.")
-        return self.get_playlist_response(entry)
+        return self.get_playlist_response(servable(entry))
 
     def get_playlist_response(self, entry: CachedPlaylist) -> HttpResponse:
         """The playlist, cacheable by clients for what is left of its freshness."""

@@ -218,6 +218,17 @@ def test_an_expired_token_is_refused(start: Any, api: APIClient, settings: Any) 
     assert api.get(fresh.playback_path).status_code == 200
 
 
+def test_a_token_opens_the_stream_however_its_id_is_spelled(
+    live: Broadcast, api: APIClient
+) -> None:
+    """The token names a stream, not a spelling of its id in the path."""
+    live.upload("index.m3u8", MEDIA_PLAYLIST)
+    token = parse_qs(urlsplit(live.playback_path).query)["token"][0]
+    for spelling in (live.id.upper(), uuid.UUID(live.id).hex):
+        path = live.playlist_path.replace(live.id, spelling)
+        assert api.get(path, {"token": token}).status_code == 200, spelling
+
+
 def test_a_forged_or_garbled_token_is_refused(live: Broadcast, api: APIClient) -> None:
     token = parse_qs(urlsplit(live.playback_path).query)["token"][0]
     stream_hex = uuid.UUID(live.id).hex
