@@ -15,17 +15,15 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename, get_user_model
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from broadcast_api.delivery import RefusedURL, resolve
+from broadcast_api.delivery import RefusedURL, reopen, resolve
 from broadcast_api.models import StopReason, Stream
 from broadcast_api.services import stop_streams
-from broadcast_api.tasks import enqueue_delivery
+from broadcast_api.tasks import enqueue_deliveries
 from broadcast_api.webhook_models import (
     EVENT_TYPES,
-    DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -35,6 +33,13 @@ from broadcast_api.webhook_models import (
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
     from django.http import HttpRequest
+
+
+def holds_change_permission(model_admin: admin.ModelAdmin[Any], request: HttpRequest) -> bool:
+    """The model's change permission, which these read-only admins' actions require
+    (their ``has_change_permission`` is always False: nothing is edited by hand)."""
+    codename = get_permission_codename("change", model_admin.opts)
+    return request.user.has_perm(f"{model_admin.opts.app_label}.{codename}")
 
 
 class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -59,8 +64,7 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
     def has_stop_permission(self, request: HttpRequest) -> bool:
         """Stopping is a change of state: it takes the model's change permission."""
-        codename = get_permission_codename("change", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        return holds_change_permission(self, request)
 
     @admin.action(description=_("Stop selected live streams"), permissions=["stop"])
     def stop_selected(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
@@ -225,23 +229,14 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_resend_permission(self, request: HttpRequest) -> bool:
-        codename = get_permission_codename("change", self.opts)
-        return request.user.has_perm(f"{self.opts.app_label}.{codename}")
+        return holds_change_permission(self, request)
 
     @admin.action(
         description=_("Resend (a fresh set of tries, the same webhook-id)"), permissions=["resend"]
     )
     def resend(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        ids = list(queryset.values_list("pk", flat=True))
-        queryset.update(
-            status=DeliveryStatus.PENDING,
-            attempts=0,
-            next_attempt_at=timezone.now(),
-            locked_until=None,
-        )
-        for delivery_id in ids:
-            enqueue_delivery(delivery_id)
-        self.message_user(request, _("%d delivery(ies) enqueued.") % len(ids), messages.SUCCESS)
+        count = enqueue_deliveries(reopen(queryset))
+        self.message_user(request, _("%d delivery(ies) enqueued.") % count, messages.SUCCESS)
 
 
 admin.site.register(WebhookEndpoint, WebhookEndpointAdmin)

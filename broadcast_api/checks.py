@@ -330,9 +330,21 @@ def _check_tasks() -> list[CheckMessage]:
     return []
 
 
-def _check_webhooks() -> list[CheckMessage]:
+def is_webhook_secret(value: Any) -> bool:
+    """A ``whsec_<base64>`` string the ``standardwebhooks`` library accepts."""
     from standardwebhooks import Webhook
 
+    if not isinstance(value, str) or not value.startswith("whsec_"):
+        return False
+    try:
+        Webhook(value)
+    except Exception:  # any decoding error: not a secret
+        return False
+    return True
+
+
+def _check_webhooks() -> list[CheckMessage]:
+    from broadcast_api.events import configured_secrets
     from broadcast_api.webhook_models import EVENT_TYPES
 
     def problem(text: str, hint: str) -> Error:
@@ -350,22 +362,8 @@ def _check_webhooks() -> list[CheckMessage]:
         unknown = sorted(set(hook) - {"url", "secret", "events"})
         if unknown:
             messages.append(problem(f"{name} has unknown keys {unknown}.", EXAMPLE_WEBHOOK))
-        secret = hook.get("secret")
-        secrets: list[Any] = (
-            [secret]
-            if isinstance(secret, str)
-            else list(secret)
-            if isinstance(secret, list | tuple)
-            else []
-        )
-        valid = len(secrets) > 0
-        for value in secrets:
-            try:
-                valid = valid and isinstance(value, str) and value.startswith("whsec_")
-                Webhook(value)
-            except Exception:  # any decoding error: not a secret
-                valid = False
-        if not valid:
+        secrets = configured_secrets(hook)
+        if not secrets or not all(is_webhook_secret(value) for value in secrets):
             messages.append(
                 problem(
                     f"{name} has no valid secret.",

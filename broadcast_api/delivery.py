@@ -28,7 +28,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import urllib3
@@ -38,11 +38,14 @@ from standardwebhooks import Webhook
 
 from broadcast_api import __version__
 from broadcast_api.conf import conf
+from broadcast_api.events import configured_secrets
 from broadcast_api.redaction import sending_webhook
 from broadcast_api.webhook_models import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from django.db.models import QuerySet
 
 logger = logging.getLogger("broadcast_api.delivery")
 
@@ -111,8 +114,7 @@ def secrets_for(delivery: WebhookDelivery) -> list[str]:
         return [s for s in (endpoint.secret, endpoint.previous_secret) if s]
     for configured in conf.WEBHOOKS:
         if configured.get("url") == delivery.url:
-            secret = configured.get("secret")
-            return [secret] if isinstance(secret, str) else list(secret or [])
+            return configured_secrets(configured)
     raise EndpointGone("no longer in BROADCAST_API_WEBHOOKS")
 
 
@@ -193,13 +195,19 @@ def backoff(attempts: int, retry_after: float | None = None) -> float:
     return delay
 
 
+def due_and_free(now: datetime) -> Q:
+    """Pending, due, and held by no worker (a lease that ran out holds nothing)."""
+    return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now) & (
+        Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+    )
+
+
 def claim(delivery_id: int) -> WebhookDelivery | None:
     """Take a due delivery for this worker (one conditional UPDATE decides), or ``None``."""
     now = timezone.now()
-    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
-    claimed = WebhookDelivery._default_manager.filter(
-        free, pk=delivery_id, status=DeliveryStatus.PENDING, next_attempt_at__lte=now
-    ).update(locked_until=now + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1)
+    claimed = WebhookDelivery._default_manager.filter(due_and_free(now), pk=delivery_id).update(
+        locked_until=now + timedelta(seconds=lease_seconds()), attempts=F("attempts") + 1
+    )
     if not claimed:
         return None
     return WebhookDelivery._default_manager.select_related("event", "endpoint").get(pk=delivery_id)
@@ -284,18 +292,27 @@ def settle(delivery: WebhookDelivery, outcome: Outcome) -> str:
     return result
 
 
+def reopen(deliveries: QuerySet[Any]) -> list[int]:
+    """Give ``deliveries`` a fresh set of tries, due now (a resend); returns their ids.
+    They keep their event, so the receiver sees the same ``webhook-id``."""
+    ids = list(deliveries.values_list("pk", flat=True))
+    WebhookDelivery._default_manager.filter(pk__in=ids).update(
+        status=DeliveryStatus.PENDING,
+        attempts=0,
+        next_attempt_at=timezone.now(),
+        locked_until=None,
+    )
+    return ids
+
+
 def due_deliveries(*, include_failed: bool = False) -> list[int]:
     """Deliveries a resend should enqueue: pending ones that are due and not held by a
     worker (and, with ``include_failed``, failed ones, given a fresh set of tries)."""
-    now = timezone.now()
     manager = WebhookDelivery._default_manager
     if include_failed:
-        manager.filter(status=DeliveryStatus.FAILED).update(
-            status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now, locked_until=None
-        )
-    free = Q(locked_until__isnull=True) | Q(locked_until__lt=now)
+        reopen(manager.filter(status=DeliveryStatus.FAILED))
     return list(
-        manager.filter(free, status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+        manager.filter(due_and_free(timezone.now()))
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)
     )

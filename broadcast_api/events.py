@@ -56,6 +56,14 @@ def configured_endpoints() -> list[dict[str, Any]]:
     ]
 
 
+def configured_secrets(endpoint: dict[str, Any]) -> list[Any]:
+    """A ``BROADCAST_API_WEBHOOKS`` entry's ``secret``: one, or a list while rotating."""
+    secret = endpoint.get("secret")
+    if isinstance(secret, str):
+        return [secret]
+    return list(secret) if isinstance(secret, list | tuple) else []
+
+
 def stored_endpoints() -> list[tuple[int, str, list[str]]]:
     """``(id, url, events)`` of the enabled ``WebhookEndpoint`` rows, cached (no secrets)."""
     found: list[tuple[int, str, list[str]]] | None = cache.get(ENDPOINTS_CACHE_KEY)
@@ -123,9 +131,8 @@ def record(
     ids = [delivery.pk for delivery in deliveries]
 
     def enqueue_all() -> None:
-        from broadcast_api.tasks import enqueue_delivery
+        from broadcast_api.tasks import enqueue_deliveries
 
-        for delivery_id in ids:
-            enqueue_delivery(delivery_id)
+        enqueue_deliveries(ids)
 
     transaction.on_commit(enqueue_all)

@@ -91,11 +91,9 @@ def reap(
                 report.finalized.append(stream)
     if not dry_run:  # webhooks whose retry is due, or whose worker died
         from broadcast_api.delivery import due_deliveries
-        from broadcast_api.tasks import enqueue_delivery
+        from broadcast_api.tasks import enqueue_deliveries
 
-        for delivery_id in due_deliveries():
-            enqueue_delivery(delivery_id)
-            report.webhooks_resent += 1
+        report.webhooks_resent = enqueue_deliveries(due_deliveries())
     return report
 
 

@@ -1,7 +1,7 @@
 """Work done after commit, outside the request: Django's Tasks framework.
 
 ``django.tasks`` on Django 6; on Django 5.2 the ``django-tasks`` backport, which the
-host installs (``pip install django-tasks``; check ``broadcast_api.E016`` says so). The
+host installs (``pip install django-tasks``; check ``broadcast_api.E017`` says so). The
 host picks the backend in ``TASKS``: with none configured, Django's immediate backend
 runs each task right after the commit, in the same process; with a real one (for
 example ``django-tasks-db``), workers run them. ``BROADCAST_API_TASK_BACKEND`` and
@@ -26,16 +26,22 @@ except ImportError:  # pragma: no cover  (Django 5.2: the backport; tox runs it)
     from django_tasks import task  # type: ignore[no-redef,import-not-found,unused-ignore]
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from datetime import datetime
+
     from broadcast_api.models import AbstractStream
 
 logger = logging.getLogger("broadcast_api.tasks")
 
 
-def enqueue(task_object: Any, *args: Any) -> None:
-    """Enqueue on the configured backend and queue; a failure to enqueue is logged (the
-    work is retried by ``broadcast_reap``), never raised into the request."""
+def enqueue(task_object: Any, *args: Any, run_after: datetime | None = None) -> None:
+    """Enqueue on the configured backend and queue (to run at once, or not before
+    ``run_after``); a failure to enqueue is logged (the work is retried by
+    ``broadcast_reap``), never raised into the request."""
     try:
-        task_object.using(backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE).enqueue(*args)
+        task_object.using(
+            backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE, run_after=run_after
+        ).enqueue(*args)
     except Exception as exc:
         logger.error("could not enqueue %s: %s", task_object.name, type(exc).__name__)
 
@@ -77,12 +83,19 @@ def enqueue_delivery(delivery_id: int) -> None:
     enqueue(deliver_webhook, delivery_id)
 
 
+def enqueue_deliveries(delivery_ids: Iterable[int]) -> int:
+    """Enqueue each delivery; returns how many."""
+    count = 0
+    for delivery_id in delivery_ids:
+        enqueue_delivery(delivery_id)
+        count += 1
+    return count
+
+
 def schedule_delivery(delivery_id: int, delay_seconds: float) -> None:
     """Run the delivery again in ``delay_seconds`` (a retry, or a backstop)."""
-    run_after = timezone.now() + timedelta(seconds=delay_seconds)
-    try:
-        deliver_webhook.using(
-            backend=conf.TASK_BACKEND, queue_name=conf.TASK_QUEUE, run_after=run_after
-        ).enqueue(delivery_id)
-    except Exception as exc:
-        logger.error("could not schedule webhook delivery %s: %s", delivery_id, type(exc).__name__)
+    enqueue(
+        deliver_webhook,
+        delivery_id,
+        run_after=timezone.now() + timedelta(seconds=delay_seconds),
+    )

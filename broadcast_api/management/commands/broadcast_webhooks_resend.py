@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from django.core.management.base import BaseCommand
 
 from broadcast_api.delivery import due_deliveries
-from broadcast_api.tasks import enqueue_delivery
+from broadcast_api.tasks import enqueue_deliveries
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser
@@ -28,7 +28,5 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, failed: bool = False, **options: Any) -> None:
-        ids = due_deliveries(include_failed=failed)
-        for delivery_id in ids:
-            enqueue_delivery(delivery_id)
-        self.stdout.write(f"{len(ids)} webhook deliver{'ies' if len(ids) != 1 else 'y'} enqueued.")
+        count = enqueue_deliveries(due_deliveries(include_failed=failed))
+        self.stdout.write(f"{count} webhook deliver{'ies' if count != 1 else 'y'} enqueued.")
