@@ -22,7 +22,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 
-from broadcast_api.serializers import ErrorSerializer
+from broadcast_api.serializers import ErrorSerializer, StreamListQuerySerializer
 
 if TYPE_CHECKING:
     from drf_spectacular.plumbing import ComponentRegistry
@@ -113,7 +113,8 @@ class Operation:
     status: int = 200
     success: str = "OK."
     errors: dict[int, OpenApiResponse] = field(default_factory=dict)
-    parameters: list[OpenApiParameter] = field(default_factory=list)
+    # OpenApiParameters, or serializers whose fields are query parameters.
+    parameters: list[Any] = field(default_factory=list)
     examples: list[OpenApiExample] = field(default_factory=list)
     # OpenAPI links from the success response to other operations (by operationId).
     links: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -239,14 +240,7 @@ OPERATIONS: dict[str, Operation] = {
             **AUTH_ERRORS,
             404: error("No such page (`not_found`)."),
         },
-        parameters=[
-            OpenApiParameter(
-                "status",
-                OpenApiTypes.STR,
-                enum=["live", "ended"],
-                description="Only this status.",
-            )
-        ],
+        parameters=[StreamListQuerySerializer],
     ),
     "credentials": Operation(
         operation_id="stream_credentials",

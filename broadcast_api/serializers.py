@@ -125,8 +125,14 @@ class StopStreamSerializer(serializers.Serializer[Any]):
 
 
 class StreamListQuerySerializer(serializers.Serializer[Any]):
-    status = serializers.ChoiceField(choices=StreamStatus.choices, required=False)
-    is_public = serializers.BooleanField(required=False)
+    """The list's filters (query parameters); the schema lists them from here too."""
+
+    status = serializers.ChoiceField(
+        choices=StreamStatus.choices, required=False, help_text="Only this status."
+    )
+    is_public = serializers.BooleanField(
+        required=False, help_text="Only public (`true`) or only private (`false`) streams."
+    )
 
 
 # -- responses ----------------------------------------------------------------------

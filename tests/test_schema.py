@@ -349,3 +349,16 @@ def test_start_links_its_stream_id_to_stop_and_retrieve(schema: dict[str, Any]) 
                 target = ops[link["operationId"]]
                 names = {parameter["name"] for parameter in target.get("parameters", [])}
                 assert set(link.get("parameters", {})) <= names
+
+
+def test_the_list_documents_every_filter_the_view_accepts(schema: dict[str, Any]) -> None:
+    """The list's query parameters come from the serializer that validates them."""
+    from broadcast_api.serializers import StreamListQuerySerializer
+
+    documented = {
+        parameter["name"]
+        for parameter in schema["paths"]["/stream/"]["get"]["parameters"]
+        if parameter["in"] == "query"
+    }
+    assert set(StreamListQuerySerializer().fields) <= documented
+    assert {"page", "page_size"} <= documented
