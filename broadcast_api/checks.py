@@ -204,7 +204,7 @@ def _check_credentials() -> list[CheckMessage]:
             messages.append(
                 Error(
                     f"BROADCAST_API_{name} {value!r} is not a positive number of seconds.",
-                    hint="Keep STS timeouts short (a few seconds) so workers are not pinned.",
+                    hint="Keep STS and S3 timeouts short (seconds) so workers are not pinned.",
                     id="broadcast_api.E009",
                 )
             )
