@@ -223,7 +223,8 @@ def prepare(endpoint_url: str, *, bucket: str, region: str, origins: Sequence[st
                     "s3:AbortMultipartUpload",
                     "s3:ListMultipartUploadParts",
                 ],
-                "Resource": f"arn:aws:s3:::{bucket}/*",
+                # The README's uploader policy: the default key prefix, nothing else.
+                "Resource": f"arn:aws:s3:::{bucket}/streams/*",
             }
         ],
     }
@@ -263,7 +264,7 @@ class Emulator:
         return boto_client("s3", self.endpoint_url, self.region)
 
     def prepare(self, origins: Sequence[str]) -> None:
-        """Wait for the server, then create the bucket, its policies and the role."""
+        """Wait for the server, then create the bucket (private, with CORS) and the role."""
         wait_http(f"{self.endpoint_url}/moto-api/", timeout=60, proc=self.process)
         prepare(self.endpoint_url, bucket=self.bucket, region=self.region, origins=origins)
 
@@ -523,8 +524,14 @@ def start_publisher(
     extra: list[str] | None = None,
     log_path: Path | None = None,
 ) -> Publisher:
-    env = dict(stack.server.env)
-    env["PUBLISHER_PASSWORD"] = stack.password
+    # A client's environment: none of the server's settings, keys or webhook secret (the
+    # publisher gets its upload credentials from the API, as any broadcaster does).
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("BROADCAST_API_", "DEMO_WEBHOOK_", "AWS_"))
+    }
+    env.update(PUBLISHER_PASSWORD=stack.password, PYTHONUNBUFFERED="1")
     log: IO[bytes] | None = log_path.open("ab") if log_path else None
     proc = spawn(
         publisher_command(stack, name=name, duration=duration, extra=extra),

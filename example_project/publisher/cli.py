@@ -96,9 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s publisher %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    if not args.verbose:
-        for noisy in ("botocore", "boto3", "urllib3"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    # Never DEBUG for these, even with -v: botocore's DEBUG logs print each request's
+    # headers, which carry the session token and the signature.
+    for noisy in ("botocore", "boto3", "urllib3"):
+        logging.getLogger(noisy).setLevel(logging.INFO if args.verbose else logging.WARNING)
     options = Options(
         api=args.api,
         user=args.user,
