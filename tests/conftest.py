@@ -1,8 +1,9 @@
-"""Fixtures shared by the suite: users, API clients, the moto S3/STS server."""
+"""Fixtures shared by the suite: users, API clients, the moto S3/STS server, signals."""
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -44,6 +45,35 @@ def empty_default_cache() -> None:
     from django.core.cache import caches
 
     caches["default"].clear()
+
+
+@pytest.fixture
+def stopped_signals() -> Iterator[list[dict[str, Any]]]:
+    """Every ``stream_stopped`` sent during the test, as ``{"sender", "stream", "reason"}``
+    (from any thread)."""
+    from broadcast_api.signals import stream_stopped
+
+    received: list[dict[str, Any]] = []
+    lock = threading.Lock()
+
+    def receiver(sender: Any, stream: Any, reason: str, **kwargs: Any) -> None:
+        with lock:
+            received.append({"sender": sender, "stream": stream, "reason": reason})
+
+    stream_stopped.connect(receiver, weak=False, dispatch_uid="tests.stopped_signals")
+    try:
+        yield received
+    finally:
+        stream_stopped.disconnect(dispatch_uid="tests.stopped_signals")
+
+
+@pytest.fixture
+def webhook_endpoints_cached(db: None) -> None:
+    """Warm the list of webhook endpoints (cached for a minute, ``events``), as the first
+    request of each minute does, so a test counting queries sees the steady ones."""
+    from broadcast_api import events
+
+    events.stored_endpoints()
 
 
 @pytest.fixture(scope="session")

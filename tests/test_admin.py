@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,7 +13,6 @@ from django.test import RequestFactory
 from django.urls import include, path, reverse
 
 from broadcast_api.models import Stream, get_stream_model
-from broadcast_api.signals import stream_stopped
 
 # tests/urls.py does not mount the admin; this module is the URLconf of its tests.
 urlpatterns = [
@@ -38,20 +36,6 @@ def start(client: Any, name: str) -> dict[str, Any]:
     assert response.status_code == 201, response.content
     body: dict[str, Any] = response.json()
     return body
-
-
-@pytest.fixture
-def stopped_signals() -> Iterator[list[dict[str, Any]]]:
-    received: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, **kwargs: Any) -> None:
-        received.append({"sender": sender, **kwargs})
-
-    stream_stopped.connect(receiver, weak=False)
-    try:
-        yield received
-    finally:
-        stream_stopped.disconnect(receiver)
 
 
 def test_changelist_and_change_page_show_no_secret(

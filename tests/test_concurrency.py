@@ -13,40 +13,20 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from broadcast_api.models import AbstractStream, get_stream_model
 from broadcast_api.services import StopResult, stop_stream
 from broadcast_api.signals import stream_stopped
 from tests.live_support import LiveProject, Reply, running_live_project
+from tests.racing import run_together
 from tests.servers import MotoServer
-
-ROOT = Path(__file__).resolve().parent.parent
-T = TypeVar("T")
-
-
-def run_together(count: int, task: Callable[[int, threading.Barrier], T]) -> list[T]:
-    """Run ``task(i, barrier)`` in ``count`` threads at once; re-raise the first error."""
-    barrier = threading.Barrier(count, timeout=20)
-
-    def guarded(index: int) -> T:
-        try:
-            return task(index, barrier)
-        except BaseException:
-            barrier.abort()  # release the others instead of leaving them waiting
-            raise
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        futures = [pool.submit(guarded, index) for index in range(count)]
-        return [future.result(timeout=60) for future in futures]
-
 
 # -- part one: in-process, 50 threads, one stream ------------------------------------
 
@@ -71,19 +51,23 @@ def new_live_stream(owner: Any, name: str) -> AbstractStream:
     )
 
 
+def session_id() -> int:
+    """This thread's database session: PostgreSQL's backend pid (one per server session),
+    else the connection object's identity (SQLite has no server)."""
+    if connection.vendor == "postgresql":
+        return int(connection.connection.info.backend_pid)
+    return id(connection.connection)
+
+
 def race_to_stop(pk: Any, count: int) -> list[ThreadStop]:
     """``count`` threads, each with its own instance and connection, stop ``pk`` at once."""
     model = get_stream_model()
 
     def stop_it(index: int, barrier: threading.Barrier) -> ThreadStop:
-        try:
-            stream = model._default_manager.get(pk=pk)  # this thread's own instance
-            assert stream.status == "live"
-            own = id(connection.connection)  # this thread's own connection
-            barrier.wait()
-            return ThreadStop(result=stop_stream(stream), connection=own)
-        finally:
-            connections.close_all()
+        stream = model._default_manager.get(pk=pk)  # this thread's own instance
+        assert stream.status == "live"
+        barrier.wait()
+        return ThreadStop(result=stop_stream(stream), connection=session_id())
 
     return run_together(count, stop_it)
 

@@ -14,15 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from broadcast_api.credentials import get_credential_provider
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def webhook_endpoints_cached(db: None) -> None:
-    """Warm the webhook endpoint list (cached for a minute), as a running server has it."""
-    from broadcast_api import events
-
-    events.stored_endpoints()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoints_cached")]
 
 
 def test_start_is_one_insert(sts: Any, client_for: Any, user: Any) -> None:

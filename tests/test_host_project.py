@@ -30,16 +30,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import requests
 
 from broadcast_api.playlists import NOT_READY_SECONDS
-from tests.servers import ROLE_ARN, MotoServer, free_port, require_or_skip, wait_for_port
+from tests.live_support import ROOT
+from tests.servers import (
+    ROLE_ARN,
+    MotoServer,
+    broadcaster_s3,
+    free_port,
+    require_or_skip,
+    wait_for_port,
+)
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
 
-ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 PROJECT = "hostsite"
 SUPERUSER, PASSWORD = "admin", "admin-password"
@@ -362,14 +368,7 @@ def test_a_generated_client_drives_start_list_retrieve_stop(
 
     # Upload as the broadcaster would, then watch through the generated client.
     s3 = started.parsed.endpoint.s3
-    broadcaster = boto3.session.Session().client(
-        "s3",
-        region_name=s3.s3_bucket_region,
-        endpoint_url=s3.s3_endpoint_url,
-        aws_access_key_id=s3.aws_access_key_id,
-        aws_secret_access_key=s3.aws_secret_access_key,
-        aws_session_token=s3.aws_session_token,
-    )
+    broadcaster = broadcaster_s3(started.parsed.to_dict())  # the generated model's JSON
     not_ready = api["stream_playlist"].sync_detailed(stream_id, client=client)
     assert not_ready.status_code == 404
     assert not_ready.parsed.code == "playlist_not_ready"

@@ -4,7 +4,7 @@ metadata. STS and S3 are moto over HTTP; the database is SQLite or PostgreSQL.
 
 from __future__ import annotations
 
-import threading
+import contextlib
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import connection, connections
+from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from broadcast_api import lifecycle
-from broadcast_api.models import AbstractStream, get_stream_model
-from broadcast_api.signals import stream_stopped
+from broadcast_api.models import get_stream_model
+from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port
 
 pytestmark = pytest.mark.django_db
@@ -47,25 +47,15 @@ def upload(body: dict[str, Any], name: str, data: str | bytes) -> None:
     )
 
 
+def pk_and_reason(signals: list[dict[str, Any]]) -> list[tuple[Any, str]]:
+    return [(signal["stream"].pk, signal["reason"]) for signal in signals]
+
+
 def stored_playlist(sts: Any, body: dict[str, Any]) -> str:
     s3 = body["endpoint"]["S3"]
     key = f"{s3['s3_bucket_path']}/index.m3u8"
     obj = sts.client("s3").get_object(Bucket=s3["s3_bucket_name"], Key=key)
     return str(obj["Body"].read().decode())
-
-
-@pytest.fixture
-def stopped_signals() -> Iterator[list[tuple[Any, str]]]:
-    received: list[tuple[Any, str]] = []
-    lock = threading.Lock()
-
-    def receiver(sender: Any, stream: AbstractStream, reason: str, **kwargs: Any) -> None:
-        with lock:
-            received.append((stream.pk, reason))
-
-    stream_stopped.connect(receiver, dispatch_uid="test_lifecycle")
-    yield received
-    stream_stopped.disconnect(dispatch_uid="test_lifecycle")
 
 
 # -- credential refresh -------------------------------------------------------------------
@@ -161,25 +151,6 @@ def test_a_malformed_key_is_400(sts: Any, client_for: Any, user: Any, bad: str) 
     assert rows().count() == 0
 
 
-def race(count: int, call: Any) -> list[Any]:
-    barrier = threading.Barrier(count, timeout=30)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait()
-            results[index] = call(index)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
-
-
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_starts_with_one_key_create_one_stream(sts: Any, user: Any) -> None:
     def go(_: int) -> Any:
@@ -187,7 +158,7 @@ def test_concurrent_starts_with_one_key_create_one_stream(sts: Any, user: Any) -
         client.force_authenticate(user)
         return start(client, name="raced", key="the-same-key")
 
-    responses = race(10, go)
+    responses = at_once(10, go)
     assert [r.status_code for r in responses] == [201] * 10
     assert len({r.json()["stream"]["id"] for r in responses}) == 1
     assert rows().count() == 1
@@ -211,30 +182,59 @@ def test_live_stream_limit(sts: Any, client_for: Any, user: Any, settings: Any) 
     assert rows().count() == 2
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_starts_never_pass_the_limit(sts: Any, user: Any, settings: Any) -> None:
-    if connection.vendor != "postgresql":
-        pytest.skip(
-            "the limit is race-safe where SELECT ... FOR UPDATE locks (PostgreSQL); this run "
-            f"uses {connection.vendor} (the PostgreSQL pass of make test runs it)"
-        )
-    settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
+@contextlib.contextmanager
+def sqlite_transaction_mode(mode: str | None) -> Iterator[None]:
+    """SQLite's ``OPTIONS["transaction_mode"]`` for the connections opened meanwhile (each
+    racing thread opens its own); nothing on other databases."""
+    options = connection.settings_dict.setdefault("OPTIONS", {})
+    before = options.get("transaction_mode")
+    if connection.vendor == "sqlite":
+        options["transaction_mode"] = mode
+    try:
+        yield
+    finally:
+        options["transaction_mode"] = before
+        if before is None:
+            del options["transaction_mode"]
 
-    def go(_: int) -> int:
+
+def race_starts(owner: Any, count: int) -> list[tuple[int, str | None]]:
+    def go(_: int) -> tuple[int, str | None]:
         client = APIClient()
-        client.force_authenticate(user)
-        return int(start(client).status_code)
+        client.force_authenticate(owner)
+        response = start(client)
+        return response.status_code, response.json().get("code")
 
-    statuses = race(8, go)
-    assert sorted(statuses) == [201] + [409] * 7
+    return at_once(count, go)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_starts_never_pass_the_limit(
+    sts: Any, user: Any, other_user: Any, settings: Any
+) -> None:
+    """PostgreSQL locks the owner's row (``SELECT ... FOR UPDATE``): the others wait, then
+    count and refuse. SQLite has no row locks: with ``transaction_mode`` IMMEDIATE (the
+    README's advice) each start takes the write lock first and waits its turn, and the
+    others are refused alike; in SQLite's default (deferred) mode a start that finds the
+    database locked answers 503 instead. Either way one stream, never two."""
+    settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
+    with sqlite_transaction_mode("IMMEDIATE"):
+        statuses = race_starts(user, 8)
+    assert sorted(statuses) == [(201, None)] + [(409, "live_stream_limit")] * 7
     assert rows().filter(owner=user, status="live").count() == 1
+    if connection.vendor != "sqlite":
+        return
+    with sqlite_transaction_mode(None):
+        statuses = race_starts(other_user, 8)
+    assert statuses.count((201, None)) == 1
+    refused = {(409, "live_stream_limit"), (503, "database_unavailable")}
+    assert set(statuses) - {(201, None)} <= refused, statuses
+    assert rows().filter(owner=other_user, status="live").count() == 1
 
 
 def test_the_broadcast_start_throttle_scope(sts: Any, client_for: Any, user: Any) -> None:
-    """tests/custom_urls.py: ScopedRateThrottle with a rate for ``broadcast_start``."""
-    from django.core.cache import cache
-
-    cache.clear()
+    """tests/custom_urls.py: ScopedRateThrottle with a rate for ``broadcast_start`` (its
+    counts live in the default cache, which conftest empties before each test)."""
     client = client_for(user)
 
     def scoped_start() -> Any:
@@ -253,7 +253,7 @@ def test_reap_ends_idle_and_overlong_streams_once(
     client_for: Any,
     user: Any,
     settings: Any,
-    stopped_signals: list[tuple[Any, str]],
+    stopped_signals: list[dict[str, Any]],
     django_capture_on_commit_callbacks: Any,
 ) -> None:
     settings.BROADCAST_API_IDLE_TIMEOUT = 120
@@ -279,7 +279,7 @@ def test_reap_ends_idle_and_overlong_streams_once(
     for name, reason in (("silent", "idle"), ("overlong", "max_duration")):
         stream = rows().get(pk=ids[name])
         assert (stream.status, stream.stop_reason) == ("ended", reason)
-    assert sorted(stopped_signals) == sorted(
+    assert sorted(pk_and_reason(stopped_signals)) == sorted(
         [(uuid.UUID(ids["silent"]), "idle"), (uuid.UUID(ids["overlong"]), "max_duration")]
     )
 
@@ -288,12 +288,12 @@ def test_reap_ends_idle_and_overlong_streams_once(
     with django_capture_on_commit_callbacks(execute=True):
         later = lifecycle.reap(now=timezone.now() + timedelta(minutes=3))
     assert [(str(s.pk), r) for s, r in later.ended] == [(ids["uploading"], "idle")]
-    assert stopped_signals == [(uuid.UUID(ids["uploading"]), "idle")]
+    assert pk_and_reason(stopped_signals) == [(uuid.UUID(ids["uploading"]), "idle")]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_two_reapers_at_once_end_each_stream_once(
-    sts: Any, user: Any, stopped_signals: list[tuple[Any, str]]
+    sts: Any, user: Any, stopped_signals: list[dict[str, Any]]
 ) -> None:
     model = get_stream_model()
     old = timezone.now() - timedelta(hours=1)
@@ -307,7 +307,7 @@ def test_two_reapers_at_once_end_each_stream_once(
             s3_prefix=f"streams/{stream_id}",
             s3_region="us-west-1",
         )
-    reports = race(2, lambda _: lifecycle.reap())
+    reports = at_once(2, lambda _: lifecycle.reap())
     ended = [stream.pk for report in reports for stream, _ in report.ended]
     assert len(ended) == len(set(ended)) == 6
     assert len(stopped_signals) == 6

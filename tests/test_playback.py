@@ -26,6 +26,7 @@ from rest_framework.test import APIClient
 from broadcast_api import playlists
 from broadcast_api.playback import playback_token
 from broadcast_api.storage import get_storage
+from tests.racing import at_once
 from tests.servers import broadcaster_s3
 
 pytestmark = pytest.mark.django_db
@@ -78,11 +79,9 @@ class Broadcast:
 
 
 @pytest.fixture(autouse=True)
-def empty_playlist_cache() -> Iterator[None]:
-    caches["default"].clear()
+def no_presigned_urls_kept() -> None:
+    """Each test presigns afresh (conftest empties the default cache, where playlists go)."""
     playlists.presigned_urls.clear()
-    yield
-    caches["default"].clear()
 
 
 @pytest.fixture
@@ -371,19 +370,7 @@ def test_presigned_urls_are_reused_between_refreshes(
 
 @pytest.mark.django_db(transaction=True)
 def test_one_refresh_in_flight_per_stream(recorded: Broadcast, s3_reads: list[str]) -> None:
-    barrier = threading.Barrier(16)
-    statuses: list[int] = []
-
-    def watch() -> None:
-        client = APIClient()
-        barrier.wait()
-        statuses.append(client.get(recorded.playback_path).status_code)
-
-    threads = [threading.Thread(target=watch) for _ in range(16)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    statuses = at_once(16, lambda _: APIClient().get(recorded.playback_path).status_code)
     assert statuses == [200] * 16
     assert s3_reads == [f"{recorded.prefix}/index.m3u8"]
 
@@ -419,22 +406,13 @@ def test_servers_sharing_redis_share_one_refresh(
     """Each thread plays a server of its own (no shared thread lock): only the cache's
     lock, in Redis, stands between them and S3."""
     monkeypatch.setattr(playlists, "_thread_lock", lambda key: threading.Lock())
-    barrier = threading.Barrier(12)
-    bodies: list[bytes] = []
 
-    def watch() -> None:
-        client = APIClient()
-        barrier.wait()
-        response = client.get(recorded.playback_path)
+    def watch(_: int) -> bytes:
+        response = APIClient().get(recorded.playback_path)
         assert response.status_code == 200
-        bodies.append(response.content)
+        return bytes(response.content)
 
-    threads = [threading.Thread(target=watch) for _ in range(12)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert len(bodies) == 12
+    bodies = at_once(12, watch)
     assert len(set(bodies)) == 1
     assert s3_reads == [f"{recorded.prefix}/index.m3u8"]
     assert caches[redis_cache].get(playlists.cache_key(uuid.UUID(recorded.id), "")) is not None

@@ -18,19 +18,13 @@ from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import get_stream_model
 from broadcast_api.serializers import StartStreamResponseSerializer, StopStreamResponseSerializer
 from broadcast_api.services import StartResult, StopResult
+from tests.seed_format import seed_time
 
 aware_times = st.datetimes(
     min_value=datetime(1970, 1, 2),
     max_value=datetime(2200, 1, 1),
     timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5)), timezone(timedelta(hours=9))]),
 )
-
-
-def seed(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    utc = value.astimezone(UTC)
-    return f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d} {utc:%H:%M:%S}"
 
 
 @given(
@@ -59,7 +53,7 @@ def test_start_response(
         "stream": {
             "id": str(stream.id),
             "name": name,
-            "start_date": seed(start),
+            "start_date": seed_time(start),
             # New beside the seed's keys; a path without a request to build a URL from.
             "playback_url": f"/stream/{stream.id}/playlist.m3u8",
         },
@@ -72,7 +66,7 @@ def test_start_response(
                 "s3_bucket_name": "bucket",
                 "s3_bucket_path": f"streams/{stream.id}",
                 "s3_bucket_region": "eu-west-3",
-                "aws_expiration_date": seed(expiration),
+                "aws_expiration_date": seed_time(expiration),
                 "s3_endpoint_url": endpoint,
             }
         },
@@ -91,8 +85,8 @@ def test_stop_response(name: str, start: datetime, stop: datetime | None) -> Non
         "stream": {
             "id": str(stream.id),
             "name": name,
-            "start_date": seed(start),
-            "stop_date": seed(stop),
+            "start_date": seed_time(start),
+            "stop_date": seed_time(stop),
             "playback_url": f"/stream/{stream.id}/playlist.m3u8",
         }
     }

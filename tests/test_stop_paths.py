@@ -10,8 +10,7 @@ the response and the signal carry the row as written.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,17 +24,10 @@ from broadcast_api import events
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.services import StopResult, stop_stream
-from broadcast_api.signals import stream_stopped
 from broadcast_api.views import StreamViewSet
+from tests.seed_format import seed_time
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def webhook_endpoints_cached(db: None) -> None:
-    """The list of webhook endpoints is cached for a minute (``events``): warm it, as the
-    first request of each minute does, so each test sees the steady queries."""
-    events.stored_endpoints()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoints_cached")]
 
 
 def test_a_cold_endpoint_cache_costs_one_select_a_minute(user: Any) -> None:
@@ -77,22 +69,6 @@ def statements_of(call: Any) -> tuple[Any, list[str]]:
     with CaptureQueriesContext(connection) as queries:
         result = call()
     return result, [query["sql"].split(" ", 1)[0] for query in queries.captured_queries]
-
-
-def seed_time(value: Any) -> str:
-    return str(value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S"))
-
-
-@pytest.fixture
-def stopped_signals() -> Iterator[list[dict[str, Any]]]:
-    received: list[dict[str, Any]] = []
-
-    def receiver(sender: Any, stream: AbstractStream, reason: str, **kwargs: Any) -> None:
-        received.append({"sender": sender, "stream": stream, "reason": reason})
-
-    stream_stopped.connect(receiver)
-    yield received
-    stream_stopped.disconnect(receiver)
 
 
 # -- the queries of each case -----------------------------------------------------------

@@ -118,28 +118,39 @@ def test_start_and_stop_arrive_signed_in_the_standard_shape(
     assert set(receiver.ids) <= event_ids  # webhook-id is the event's id
 
 
+@pytest.mark.parametrize("reason", ["client", "admin", "idle", "max_duration"])
 def test_every_stop_reason_is_announced(
     sts: Any,
     client_for: Any,
     user: Any,
     receiver: Receiver,
     on_commit: Any,
+    settings: Any,
+    reason: str,
 ) -> None:
     from broadcast_api import lifecycle
+    from broadcast_api.services import stop_streams
 
     client = client_for(user)
     with on_commit(execute=True):
         stream_id = client.post("/stream/start/?type=hls").json()["stream"]["id"]
-    get_stream_model()._default_manager.filter(pk=stream_id).update(
-        start_date=timezone.now() - timedelta(hours=1)
-    )
+    streams = get_stream_model()._default_manager.filter(pk=stream_id)
     with on_commit(execute=True):
-        lifecycle.reap()
+        if reason == "client":
+            client.post("/stream/stop/", {"id": stream_id})
+        elif reason == "admin":
+            stop_streams(streams, reason="admin")
+        else:  # the reaper: silent for an hour, or (with a maximum) on for too long
+            settings.BROADCAST_API_MAX_DURATION = 1800 if reason == "max_duration" else None
+            streams.update(start_date=timezone.now() - timedelta(hours=1))
+            lifecycle.reap()
     stopped = [r.payload for r in receiver.received if r.payload["type"] == "stream.stopped"]  # type: ignore[index]
-    assert [event["data"]["stop_reason"] for event in stopped] == ["idle"]  # type: ignore[index]
+    assert [event["data"]["stop_reason"] for event in stopped] == [reason]  # type: ignore[index]
 
 
-def test_a_rolled_back_start_sends_nothing(sts: Any, user: Any, receiver: Receiver) -> None:
+def test_a_rolled_back_start_sends_nothing(
+    sts: Any, user: Any, receiver: Receiver, on_commit: Any
+) -> None:
     class Abandon(Exception):
         pass
 
@@ -149,12 +160,23 @@ def test_a_rolled_back_start_sends_nothing(sts: Any, user: Any, receiver: Receiv
             assert WebhookEvent._default_manager.count() == 1  # written with the stream...
             raise Abandon
 
-    with pytest.raises(Abandon):
+    # Whatever a commit would run is run: a committed start would be delivered here.
+    with on_commit(execute=True) as callbacks, pytest.raises(Abandon):
         start_then_fail()
-    assert WebhookEvent._default_manager.count() == 0  # ...and gone with it
+    assert callbacks == []  # no delivery was enqueued...
+    assert WebhookEvent._default_manager.count() == 0  # ...and the outbox went with the row
     assert WebhookDelivery._default_manager.count() == 0
-    time.sleep(0.2)
     assert receiver.received == []
+
+
+def test_a_committed_start_is_delivered_the_same_way(
+    sts: Any, user: Any, receiver: Receiver, on_commit: Any
+) -> None:
+    """The control for the test above: the same call, committed, reaches the receiver."""
+    with on_commit(execute=True) as callbacks:
+        start_stream(owner=user, name="kept")
+    assert len(callbacks) >= 1
+    assert [item.payload["type"] for item in receiver.received] == ["stream.started"]  # type: ignore[index]
 
 
 def test_no_endpoint_no_outbox_and_start_stays_one_insert(

@@ -50,15 +50,6 @@ class Receiver:
         with self.lock:
             return [item.headers["webhook-id"] for item in self.received]
 
-    def wait_for(self, count: int, timeout: float) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            with self.lock:
-                if len({item.headers["webhook-id"] for item in self.received}) >= count:
-                    return True
-            time.sleep(0.05)
-        return False
-
 
 class ReceiverServer:
     """Serves a :class:`Receiver` on one loopback port, and can go down and come back up
