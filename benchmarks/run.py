@@ -76,7 +76,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "benchmarks"
@@ -1001,6 +1001,29 @@ def aggregate_viewer(
     return rows
 
 
+def noise_notes(
+    table: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    label: Callable[[dict[str, Any]], str],
+    during: str,
+) -> list[str]:
+    """A NOTE for each row whose repeats differ too much, and the CPU other processes
+    used while ``runs`` ran."""
+    lines = [
+        f"  NOTE {label(row)}: repeats differ by up to"
+        f" {(row['spread'] - 1) * 100:.0f}% in req/s; treat its ratio with care"
+        for row in table
+        if row.get("spread", 1) > NOISY_SPREAD
+    ]
+    noise = [run["foreign_cpu_cores"] for run in runs]
+    if noise:
+        lines.append(
+            f"  CPU used by other processes during {during}: mean"
+            f" {statistics.fmean(noise):.2f}, max {max(noise):.2f} of {NCPU} cores"
+        )
+    return lines
+
+
 def render_viewer(viewer: dict[str, Any]) -> list[str]:
     conns, low = viewer["connections"], viewer["low_connections"]
     lines = [
@@ -1049,25 +1072,16 @@ def render_viewer(viewer: dict[str, Any]) -> list[str]:
             f" {p['s3_gets_per_s']:.2f}/s (200 {p['s3_200_per_s']:.2f}, 304"
             f" {p['s3_304_per_s']:.2f}; {p['rps']:.0f} req/s)  {row['verdict_s3']}"
         )
-    for row in viewer["table"]:
-        if row["spread"] > NOISY_SPREAD:
-            lines.append(
-                f"  NOTE {row['mode']} viewer: repeats differ by up to"
-                f" {(row['spread'] - 1) * 100:.0f}% in req/s; treat its ratio with care"
-            )
-    noise = [r["foreign_cpu_cores"] for r in viewer["runs"]]
-    if noise:
-        lines.append(
-            f"  CPU used by other processes during the viewer runs: mean"
-            f" {statistics.fmean(noise):.2f}, max {max(noise):.2f} of {NCPU} cores"
-        )
-    for row in viewer["table"]:
+    lines += noise_notes(
+        viewer["table"], viewer["runs"], lambda row: f"{row['mode']} viewer", "the viewer runs"
+    )
+    if viewer["table"]:
+        row = viewer["table"][0]
         lines.append(
             f"  playlist bytes per response ({row['mode']}): baseline"
             f" {row['baseline']['body_bytes']}, package {row['package']['body_bytes']}"
             " (presigned URLs)"
         )
-        break
     if viewer.get("paired"):
         lines.append(
             "Paired (baseline and package GETs alternating on the same connections; server"
@@ -1122,18 +1136,9 @@ def render(report: dict[str, Any]) -> str:
                 f"{side} {s['rps_runs']} err {s['errors']} sts/req {s['sts_calls_per_request']}"
             )
         lines.append(" | ".join(parts))
-    noisy = [r for r in report["table"] if r.get("spread", 1) > NOISY_SPREAD]
-    for row in noisy:
-        lines.append(
-            f"  NOTE {row['mode']} {row['endpoint']}: repeats differ by up to"
-            f" {(row['spread'] - 1) * 100:.0f}% in req/s; treat its ratio with care"
-        )
-    noise = [r["foreign_cpu_cores"] for r in report["runs"]]
-    if noise:
-        lines.append(
-            f"  CPU used by other processes during the runs: mean {statistics.fmean(noise):.2f},"
-            f" max {max(noise):.2f} of {NCPU} cores"
-        )
+    lines += noise_notes(
+        report["table"], report["runs"], lambda row: f"{row['mode']} {row['endpoint']}", "the runs"
+    )
 
     if report.get("paired"):
         lines.append("")
