@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 COVERAGE_MIN := 95
-# Suites that bring their own servers and databases run once, in the first pass.
-DB_AGNOSTIC := not rgw and not e2e and not browser and not live
+# The PostgreSQL pass runs what uses the test database; the suites that bring their own
+# servers and databases (rgw, e2e, browser, live) run once, in the first pass.
+ON_TEST_DATABASE := not rgw and not e2e and not browser and not live
 
 .PHONY: help venv hls-assets test test-sqlite test-postgres coverage lint format demo bench schema tox clean
 
@@ -29,14 +30,14 @@ example_project/static/vendor/hls.min.js: example_project/package.json example_p
 test: venv hls-assets
 	@rm -f .coverage .coverage.*
 	BROADCAST_TEST_DB=sqlite $(PYTEST) --cov --cov-report= -p no:randomly --durations=10
-	BROADCAST_TEST_DB=postgres $(PYTEST) --cov --cov-append --cov-report= -m "$(DB_AGNOSTIC)"
+	BROADCAST_TEST_DB=postgres $(PYTEST) --cov --cov-append --cov-report= -m "$(ON_TEST_DATABASE)"
 	$(VENV)/bin/coverage report --fail-under=$(COVERAGE_MIN)
 
 test-sqlite: venv hls-assets
 	BROADCAST_TEST_DB=sqlite $(PYTEST)
 
 test-postgres: venv
-	BROADCAST_TEST_DB=postgres $(PYTEST) -m "$(DB_AGNOSTIC)"
+	BROADCAST_TEST_DB=postgres $(PYTEST) -m "$(ON_TEST_DATABASE)"
 
 lint: venv
 	$(VENV)/bin/ruff check .
