@@ -894,6 +894,28 @@ def env_db() -> str:
 # -- report -----------------------------------------------------------------------------
 
 
+def summarise(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One side's repeats: medians of throughput, latency and CPU, and the totals."""
+    return {
+        "rps": round(statistics.median(r["rps"] for r in rs), 1),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in rs), 2),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in rs), 2),
+        "rps_runs": [r["rps"] for r in rs],
+        "p99_runs": [r["p99_ms"] for r in rs],
+        "errors": sum(sum(r["errors"].values()) for r in rs),
+        "built": sum(sum(r["built"].values()) for r in rs),
+        "requests": sum(r["requests"] for r in rs),
+        "worker_cpu_ms": round(statistics.median(r["worker_cpu_ms"] for r in rs), 3),
+    }
+
+
+def spread(summaries: list[dict[str, Any]]) -> float:
+    """How far apart a side's repeats are (the worst side): a shared machine makes whole
+    runs slow."""
+    worst = max(max(s["rps_runs"]) / max(1e-9, min(s["rps_runs"])) for s in summaries)
+    return round(float(worst), 2)
+
+
 def aggregate(runs: list[dict[str, Any]], sides: list[str]) -> list[dict[str, Any]]:
     rows = []
     for mode in MODES:
@@ -910,21 +932,13 @@ def aggregate(runs: list[dict[str, Any]], sides: list[str]) -> list[dict[str, An
             for side in sides:
                 rs = sel[side]
                 row[side] = {
-                    "rps": round(statistics.median(r["rps"] for r in rs), 1),
-                    "p50_ms": round(statistics.median(r["p50_ms"] for r in rs), 2),
-                    "p99_ms": round(statistics.median(r["p99_ms"] for r in rs), 2),
-                    "rps_runs": [r["rps"] for r in rs],
-                    "p99_runs": [r["p99_ms"] for r in rs],
-                    "errors": sum(sum(r["errors"].values()) for r in rs),
-                    "built": sum(sum(r["built"].values()) for r in rs),
-                    "requests": sum(r["requests"] for r in rs),
+                    **summarise(rs),
                     "sts_calls_per_request": round(
                         sum(r["sts_calls"] for r in rs) / max(1, sum(r["requests"] for r in rs)), 3
                     ),
                     "foreign_cpu_cores": round(
                         statistics.fmean(r["foreign_cpu_cores"] for r in rs), 2
                     ),
-                    "worker_cpu_ms": round(statistics.median(r["worker_cpu_ms"] for r in rs), 3),
                 }
             if "package" in sides:
                 b, p = row["baseline"], row["package"]
@@ -938,11 +952,7 @@ def aggregate(runs: list[dict[str, Any]], sides: list[str]) -> list[dict[str, An
                 row["cpu_ratio"] = round(p["worker_cpu_ms"] / max(1e-9, b["worker_cpu_ms"]), 3)
                 row["verdict_rps"] = "PASS" if row["rps_ratio"] >= BUDGET_RPS_RATIO else "FAIL"
                 row["verdict_p99"] = "PASS" if row["p99_ratio"] <= BUDGET_P99_RATIO else "FAIL"
-            # How far apart a side's repeats are: a shared machine makes whole runs slow.
-            row["spread"] = round(
-                max(max(row[s]["rps_runs"]) / max(1e-9, min(row[s]["rps_runs"])) for s in sides),
-                2,
-            )
+            row["spread"] = spread([row[s] for s in sides])
             rows.append(row)
     return rows
 
@@ -953,21 +963,13 @@ def aggregate_viewer(
     """Per mode: medians of the -c<conns> runs per side, and the package's -c<low> run."""
     slack = VIEWER_S3_SLACK_READS / max(1.0, round(duration))
 
-    def summarise(rs: list[dict[str, Any]]) -> dict[str, Any]:
+    def summarise_viewer(rs: list[dict[str, Any]]) -> dict[str, Any]:
         return {
-            "rps": round(statistics.median(r["rps"] for r in rs), 1),
-            "p50_ms": round(statistics.median(r["p50_ms"] for r in rs), 2),
-            "p99_ms": round(statistics.median(r["p99_ms"] for r in rs), 2),
-            "rps_runs": [r["rps"] for r in rs],
-            "p99_runs": [r["p99_ms"] for r in rs],
-            "errors": sum(sum(r["errors"].values()) for r in rs),
-            "built": sum(sum(r["built"].values()) for r in rs),
-            "requests": sum(r["requests"] for r in rs),
+            **summarise(rs),
             "s3_gets_per_s": round(statistics.median(r["s3_gets_per_s"] for r in rs), 2),
             "s3_200_per_s": round(statistics.median(r["s3_200_per_s"] for r in rs), 2),
             "s3_304_per_s": round(statistics.median(r["s3_304_per_s"] for r in rs), 2),
             "s3_gets_per_s_runs": [r["s3_gets_per_s"] for r in rs],
-            "worker_cpu_ms": round(statistics.median(r["worker_cpu_ms"] for r in rs), 3),
             "body_bytes": rs[0]["body_bytes"],
         }
 
@@ -982,16 +984,17 @@ def aggregate_viewer(
         }
         if not sel[("baseline", conns)] or not sel[("package", conns)]:
             continue
-        b, p = summarise(sel[("baseline", conns)]), summarise(sel[("package", conns)])
+        b, p = (
+            summarise_viewer(sel[("baseline", conns)]),
+            summarise_viewer(sel[("package", conns)]),
+        )
         row: dict[str, Any] = {"mode": mode, "connections": conns, "baseline": b, "package": p}
         row["rps_ratio"] = round(p["rps"] / max(1e-9, b["rps"]), 3)
         row["p99_ratio"] = round(p["p99_ms"] / max(1e-9, b["p99_ms"]), 3)
         row["verdict_rps"] = "PASS" if row["rps_ratio"] >= BUDGET_VIEWER_RPS_RATIO else "FAIL"
-        row["spread"] = round(
-            max(max(x["rps_runs"]) / max(1e-9, min(x["rps_runs"])) for x in (b, p)), 2
-        )
+        row["spread"] = spread([b, p])
         if sel[("package", low_conns)]:
-            low = summarise(sel[("package", low_conns)])
+            low = summarise_viewer(sel[("package", low_conns)])
             row["package_low"] = {**low, "connections": low_conns}
             limit = low["s3_gets_per_s"] * VIEWER_S3_GROWTH + slack
             row["s3_slack_per_s"] = round(slack, 2)
