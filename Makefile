@@ -1,16 +1,23 @@
 # make demo   run the example project against a local S3/STS emulator, with live video
-# make test   the whole suite on SQLite and PostgreSQL, with coverage
+# make test   the whole suite on SQLite and PostgreSQL, with coverage, then the Django 5.2
+#             LTS line (Python 3.11, no Tasks framework) on both databases
 # make lint   ruff + mypy --strict      make bench   the performance benchmark
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
+# The Django 5.2 LTS line: Python 3.11, Django 5.2, no Tasks framework installed.
+VENV_LTS := .venv-lts
+PYTEST_LTS := $(VENV_LTS)/bin/pytest
 COVERAGE_MIN := 95
 # The PostgreSQL pass runs what uses the test database; the suites that bring their own
 # servers and databases (rgw, e2e, browser, live) run once, in the first pass.
 ON_TEST_DATABASE := not rgw and not e2e and not browser and not live
+# The LTS line runs everything on the test database, on both databases, and the
+# startproject host (a newcomer's Django 5.2 project built from the installation page).
+LTS_HOST := tests/test_host_project.py
 
-.PHONY: help venv hls-assets test test-sqlite test-postgres coverage lint format demo bench schema tox clean
+.PHONY: help venv venv-lts hls-assets test test-main test-lts test-sqlite test-postgres coverage lint format demo bench schema tox clean
 
 help:
 	@sed -n '1,3p' Makefile
@@ -20,6 +27,11 @@ venv: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 	@scripts/bootstrap.sh
 
+venv-lts: $(VENV_LTS)/.installed
+
+$(VENV_LTS)/.installed: pyproject.toml scripts/bootstrap.sh
+	@scripts/bootstrap.sh --lts
+
 hls-assets: example_project/static/vendor/hls.min.js
 
 example_project/static/vendor/hls.min.js: example_project/package.json example_project/package-lock.json
@@ -27,11 +39,19 @@ example_project/static/vendor/hls.min.js: example_project/package.json example_p
 	mkdir -p example_project/static/vendor
 	cp example_project/node_modules/hls.js/dist/hls.min.js $@
 
-test: venv hls-assets
+test: test-main test-lts
+
+test-main: venv hls-assets
 	@rm -f .coverage .coverage.*
 	BROADCAST_TEST_DB=sqlite $(PYTEST) --cov --cov-report= -p no:randomly --durations=10
 	BROADCAST_TEST_DB=postgres $(PYTEST) --cov --cov-append --cov-report= -m "$(ON_TEST_DATABASE)"
 	$(VENV)/bin/coverage report --fail-under=$(COVERAGE_MIN)
+
+test-lts: venv-lts
+	$(VENV_LTS)/bin/python -c 'import django, sys; print("LTS line: Django", django.get_version(), "on Python", sys.version.split()[0])'
+	BROADCAST_TEST_DB=sqlite $(PYTEST_LTS) -p no:randomly -m "$(ON_TEST_DATABASE)"
+	BROADCAST_TEST_DB=postgres $(PYTEST_LTS) -p no:randomly -m "$(ON_TEST_DATABASE)"
+	BROADCAST_TEST_DB=sqlite $(PYTEST_LTS) -p no:randomly $(LTS_HOST)
 
 test-sqlite: venv hls-assets
 	BROADCAST_TEST_DB=sqlite $(PYTEST)
@@ -61,4 +81,4 @@ tox: venv
 	$(VENV)/bin/tox run-parallel
 
 clean:
-	rm -rf $(VENV) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
+	rm -rf $(VENV) $(VENV_LTS) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
