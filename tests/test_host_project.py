@@ -1,14 +1,14 @@
-"""A newcomer's first hour: ``django-admin startproject``, then only what the README says.
+"""A newcomer's first hour: ``django-admin startproject``, then only what the docs say.
 
 The package comes from a wheel built from this checkout (installed into a directory of
 its own, which is first on the host's ``PYTHONPATH``). The host project's settings and
-URLs are the README's own code blocks, taken from its "Installation into an existing
-project" section, and its ``manage.py`` commands are the ones that section lists. Then,
+URLs are the code blocks of the docs' installation page (``docs/installation.md``), and
+its ``manage.py`` commands are the ones that page lists. Then,
 on a real server (``runserver``) against moto's S3/STS over HTTP:
 
 - ``check``, ``check --deploy`` (W004 while the server has no identity), ``spectacular``
-  with no ``DEFAULT_SCHEMA_CLASS``, the admin with the README's superuser;
-- authentication as the README's table says (401s with the token class first);
+  with no ``DEFAULT_SCHEMA_CLASS``, the admin with the page's superuser;
+- authentication as the docs' table says (401s with the token class first);
 - a client generated from the served ``/schema/`` by openapi-python-client, used
   unedited, drives start, list, retrieve and stop.
 """
@@ -46,17 +46,10 @@ from tests.servers import (
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
 
-README = ROOT / "README.md"
+INSTALLATION_PAGE = ROOT / "docs" / "installation.md"
 PROJECT = "hostsite"
 SUPERUSER, PASSWORD = "admin", "admin-password"
 GENERATOR_CONFIG = {"content_type_overrides": {"application/vnd.apple.mpegurl": "text/plain"}}
-
-
-def readme_section(title: str) -> str:
-    text = README.read_text()
-    start = text.index(f"## {title}\n")
-    end = text.index("\n## ", start + 1)
-    return text[start:end]
 
 
 def code_blocks(section: str, language: str) -> list[str]:
@@ -91,7 +84,7 @@ class Host:
 
 
 def build_wheel(into: Path) -> Path:
-    """``pip wheel --no-deps``, as the README says (hatchling comes from the venv)."""
+    """``pip wheel --no-deps``, as the installation page says (hatchling comes from the venv)."""
     result = subprocess.run(
         [
             sys.executable,
@@ -152,9 +145,9 @@ def host(tmp_path_factory: pytest.TempPathFactory, moto_server: MotoServer) -> H
     return Host(directory=directory, env=env, wheel_site=site)
 
 
-def apply_readme(host: Host, moto: MotoServer) -> list[str]:
-    """Settings and URLs exactly as the README's installation section writes them."""
-    section = readme_section("Installation into an existing project")
+def apply_installation_page(host: Host, moto: MotoServer) -> list[str]:
+    """Settings and URLs exactly as the docs' installation page writes them."""
+    section = INSTALLATION_PAGE.read_text()
     blocks = code_blocks(section, "python")
     settings_blocks = [b for b in blocks if b.startswith("# settings.py: add at the end")]
     [urls] = [b for b in blocks if b.startswith("# urls.py: the whole file")]
@@ -174,7 +167,7 @@ def apply_readme(host: Host, moto: MotoServer) -> list[str]:
 
 @pytest.fixture(scope="module")
 def configured(host: Host, moto_server: MotoServer) -> Host:
-    s3_compatible, *commands = apply_readme(host, moto_server)
+    s3_compatible, *commands = apply_installation_page(host, moto_server)
     assert commands[:2] == ["python manage.py migrate", "python manage.py check"]
     for command in commands:
         args = shlex.split(command)[2:]
@@ -198,7 +191,7 @@ def configured(host: Host, moto_server: MotoServer) -> Host:
         settings.write("\n" + endpoint_only + "\n")
     deploy = host.manage("check", "--deploy", check=False)
     assert "broadcast_api.W004" in deploy.stdout + deploy.stderr
-    # The README's block as a whole, with moto's keys in its placeholders.
+    # The page's block as a whole, with moto's keys in its placeholders.
     with host.settings_file.open("a") as settings:
         settings.write(
             s3_compatible.replace('"server-key"', repr(moto_server.access_key)).replace(
