@@ -1,7 +1,7 @@
 # make demo   run the example project against a local S3/STS emulator, with live video
 # make test   the whole suite on SQLite and PostgreSQL, with coverage, then the Django 5.2
 #             LTS line (Python 3.11, no Tasks framework) on both databases
-# make lint   ruff + mypy --strict      make bench   the performance benchmark
+# make lint   ruff + mypy --strict + mkdocs build --strict    make bench   the benchmark
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -20,7 +20,7 @@ LTS_HOST := tests/test_host_project.py
 .PHONY: help venv venv-lts hls-assets test test-main test-lts test-sqlite test-postgres coverage lint format demo bench schema tox clean
 
 help:
-	@sed -n '1,3p' Makefile
+	@sed -n '1,4p' Makefile
 
 venv: $(VENV)/.installed
 
@@ -63,6 +63,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 format: venv
 	$(VENV)/bin/ruff check --fix .
@@ -81,4 +82,4 @@ tox: venv
 	$(VENV)/bin/tox run-parallel
 
 clean:
-	rm -rf $(VENV) $(VENV_LTS) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
+	rm -rf $(VENV) $(VENV_LTS) build dist site .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
