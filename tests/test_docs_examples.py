@@ -1,5 +1,5 @@
-"""The docs' customising examples run as written: ``StreamRouter`` and a custom
-authentication class described by an ``OpenApiAuthenticationExtension``.
+"""The docs' examples run as written: ``StreamRouter``, a custom authentication class
+described by an ``OpenApiAuthenticationExtension``, the webhook secret one-liner.
 
 The code blocks are read from ``docs/customising.md`` and ``docs/authentication.md``
 (by the file name in their first line) and written as a ``yourapp`` package, so an
@@ -8,7 +8,10 @@ example that stops working fails here.
 
 from __future__ import annotations
 
+import os
 import re
+import shlex
+import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
@@ -19,11 +22,13 @@ from typing import Any
 
 import pytest
 import yaml
+from django.core import checks
 from django.core.management import call_command
 from django.urls import include, path, reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.routers import SimpleRouter
 from rest_framework.test import APIClient
+from standardwebhooks import Webhook
 
 from broadcast_api.views import StreamViewSet
 from tests.live_support import ROOT
@@ -137,3 +142,30 @@ def test_the_extension_puts_the_class_in_the_schema(api_key_urls: str, tmp_path:
     }
     start = schema["paths"]["/stream/start/"]["post"]
     assert {"apiKeyAuth": []} in start["security"]
+
+
+@pytest.mark.django_db
+def test_the_webhook_secret_one_liner_runs_without_a_project(settings: Any) -> None:
+    """docs/webhooks.md's ``python -c`` line, run with no Django settings at all."""
+    text = (DOCS / "webhooks.md").read_text()
+    [line] = [x for x in text.splitlines() if x.startswith("$ python -c") and "whsec_" in x]
+    argv = shlex.split(line.removeprefix("$ "))
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, *argv[1:]],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd="/",
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    secret = result.stdout.strip()
+    assert secret.startswith("whsec_")
+    Webhook(secret)  # standardwebhooks accepts it
+    hook = {"url": "https://hooks.example.com/broadcasts", "secret": secret}
+    settings.BROADCAST_API_WEBHOOKS = [hook]  # and so does check E018
+    assert [m.id for m in checks.run_checks() if m.id == "broadcast_api.E018"] == []
+    settings.BROADCAST_API_WEBHOOKS = [{**hook, "secret": secret.removeprefix("whsec_")}]
+    assert "broadcast_api.E018" in [m.id for m in checks.run_checks()]
