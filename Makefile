@@ -82,4 +82,4 @@ tox: venv
 	$(VENV)/bin/tox run-parallel
 
 clean:
-	rm -rf $(VENV) $(VENV_LTS) build dist site .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
+	rm -rf $(VENV) $(VENV_LTS) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
