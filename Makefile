@@ -72,7 +72,7 @@ schema: venv
 	BROADCAST_API_UPDATE_SCHEMA=1 $(PYTEST) tests/test_schema.py -q
 
 demo: venv hls-assets
-	$(PY) scripts/demo.py
+	$(PY) -m devtools.demo
 
 bench: venv
 	$(PY) benchmarks/run.py
