@@ -75,7 +75,7 @@ demo: venv hls-assets
 	$(PY) -m devtools.demo
 
 bench: venv
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks
 
 tox: venv
 	$(VENV)/bin/tox run-parallel
