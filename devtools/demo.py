@@ -33,9 +33,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from devtools.emulator import __main__ as emulator_cli
-from devtools.example_server import python
-from devtools.paths import DEMO_WORKDIR, EXAMPLE, HLS_JS, REPO
-from devtools.publisher import Publisher, start_publisher
+from devtools.paths import DEMO_WORKDIR, HLS_JS, REPO
+from devtools.publisher import Publisher, shell_command, start_publisher
 from devtools.stack import Stack, start_stack
 
 if TYPE_CHECKING:
@@ -61,7 +60,7 @@ def banner(stack: Stack, stream_id: str | None) -> str:
         f"'{base}/stream/start/?name=some_name&type=hls'",
         f"    curl -u {stack.user}:{stack.password} -X POST '{base}/stream/stop/?id=<stream id>'",
         "  Broadcast to it with the reference publisher:",
-        f"    cd {EXAMPLE} && PUBLISHER_PASSWORD={stack.password} {python()} -m publisher \\",
+        f"    {shell_command(stack.password)} \\",
         f"        --api {base} --user {stack.user} --name 'my stream' --duration 60",
         "",
         f"  Logs: {stack.workdir}/",

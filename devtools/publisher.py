@@ -24,8 +24,11 @@ from devtools.processes import spawn, stop_process
 if TYPE_CHECKING:
     from pathlib import Path
 
-# Where the publisher lives today (``example_project/publisher``): run from there.
+# Where the reference publisher is and how it is run: the one place in devtools to re-point
+# when it moves (today ``example_project/publisher``, run as ``python -m publisher`` from
+# the example project's directory).
 PUBLISHER_CWD = EXAMPLE
+PUBLISHER_MODULE = "publisher"
 SERVER_ONLY_PREFIXES = ("BROADCAST_API_", "DEMO_WEBHOOK_", "AWS_")
 
 
@@ -39,10 +42,21 @@ class Broadcaster:
     s3_endpoint_url: str
 
 
+def publisher_invocation() -> list[str]:
+    """The publisher's command, before its options (run it from :data:`PUBLISHER_CWD`)."""
+    return [python(), "-m", PUBLISHER_MODULE]
+
+
+def shell_command(password: str) -> str:
+    """What a user types to run the publisher (the demo's banner shows it)."""
+    invocation = " ".join(publisher_invocation())
+    return f"cd {PUBLISHER_CWD} && PUBLISHER_PASSWORD={password} {invocation}"
+
+
 def publisher_command(
     who: Broadcaster, *, name: str, duration: float | None = None, extra: list[str] | None = None
 ) -> list[str]:
-    argv = [python(), "-m", "publisher", "--api", who.api_url, "--user", who.user]
+    argv = [*publisher_invocation(), "--api", who.api_url, "--user", who.user]
     argv += ["--name", name, "--s3-endpoint-url", who.s3_endpoint_url]
     if duration is not None:
         argv += ["--duration", str(duration)]
