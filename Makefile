@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 PYTEST := $(VENV)/bin/pytest
 # The Django 5.2 LTS line: Python 3.11, Django 5.2, no Tasks framework installed.
 VENV_LTS := .venv-lts
+VENV_DEMO := .venv-demo
 PYTEST_LTS := $(VENV_LTS)/bin/pytest
 COVERAGE_MIN := 95
 # The PostgreSQL pass runs what uses the test database; the suites that bring their own
@@ -17,7 +18,7 @@ ON_TEST_DATABASE := not rgw and not e2e and not browser and not live
 # startproject host (a newcomer's Django 5.2 project built from the installation page).
 LTS_HOST := tests/test_host_project.py
 
-.PHONY: help venv venv-lts hls-assets test test-main test-lts test-sqlite test-postgres coverage lint format demo bench schema tox clean
+.PHONY: help venv venv-lts venv-demo hls-assets test test-main test-lts test-sqlite test-postgres coverage lint format demo bench schema tox clean
 
 help:
 	@sed -n '1,4p' Makefile
@@ -28,6 +29,12 @@ $(VENV)/.installed: pyproject.toml scripts/bootstrap.sh
 	@scripts/bootstrap.sh
 
 venv-lts: $(VENV_LTS)/.installed
+
+# The demo's own, smaller venv: the package and the demo dependency group only.
+venv-demo: $(VENV_DEMO)/.installed
+
+$(VENV_DEMO)/.installed: pyproject.toml scripts/bootstrap.sh
+	@scripts/bootstrap.sh --demo
 
 $(VENV_LTS)/.installed: pyproject.toml scripts/bootstrap.sh
 	@scripts/bootstrap.sh --lts
@@ -72,14 +79,14 @@ format: venv
 schema: venv
 	BROADCAST_API_UPDATE_SCHEMA=1 $(PYTEST) tests/test_schema.py -q
 
-demo: venv hls-assets
-	$(PY) scripts/demo.py
+demo: venv-demo hls-assets
+	$(VENV_DEMO)/bin/python -m devtools.demo
 
 bench: venv
-	$(PY) benchmarks/run.py
+	$(PY) -m benchmarks
 
 tox: venv
 	$(VENV)/bin/tox run-parallel
 
 clean:
-	rm -rf $(VENV) $(VENV_LTS) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
+	rm -rf $(VENV) $(VENV_LTS) $(VENV_DEMO) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output

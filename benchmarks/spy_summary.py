@@ -1,12 +1,12 @@
 """Summarise py-spy ``--format raw`` profiles of a gunicorn worker, per request.
 
-``run.py --profile`` records one worker for ~6 s per endpoint and side and writes
+``python -m benchmarks --profile`` records one worker for ~6 s per endpoint and side and writes
 ``results/profile/py-spy-<mode>-<side>-<endpoint>.txt`` (+ ``.requests``: how many requests
 that worker served meanwhile). This prints, for each recording, the samples per request
 spent inside a few labelled parts of the stack (inclusive), so baseline and package can be
 compared line by line:
 
-    .venv/bin/python benchmarks/spy_summary.py benchmarks/results/profile
+    .venv/bin/python -m benchmarks.spy_summary benchmarks/results/profile
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ with the number of calls per STS action, and of S3 requests as ``"S3 GET 200"``,
 benchmark uses them to check that each start
 made exactly one STS call, and how many S3 reads the viewers of a playlist cost.
 
-Run: ``python benchmarks/sts_stub.py --port 8599`` (binds 127.0.0.1 only).
+Run: ``python -m benchmarks.sts_stub --port 8599`` (binds 127.0.0.1 only).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 # Create .venv with the newest suitable Python found on this machine (3.13, 3.12, then
 # 3.11; pyenv installs included) and install the package with its dev dependencies.
 #
+#   scripts/bootstrap.sh --demo  instead creates .venv-demo: the package and the demo group
+#                                only (what `make demo` needs).
 #   scripts/bootstrap.sh --lts   instead creates .venv-lts: Python 3.11 and Django 5.2 LTS,
 #                                what `pip install` gives there, with the test group and
 #                                no Tasks framework (neither django.tasks nor the backport),
@@ -59,6 +61,20 @@ find_python() {
   echo "bootstrap: no Python >= 3.11 found" >&2
   return 1
 }
+
+if [ "${1:-}" = "--demo" ]; then
+  # `make demo`: the package and the demo group only (see pyproject.toml), in .venv-demo.
+  if [ ! -x .venv-demo/bin/python ]; then
+    python=$(find_python)
+    echo "bootstrap: creating .venv-demo with $python ($("$python" --version))"
+    "$python" -m venv .venv-demo
+  fi
+  .venv-demo/bin/python -m pip install --quiet --upgrade "pip>=25.1"
+  .venv-demo/bin/python -m pip install --quiet -e . --group demo
+  .venv-demo/bin/python -m compileall -q -j 0 .venv-demo/lib >/dev/null || true
+  touch .venv-demo/.installed
+  exit 0
+fi
 
 if [ ! -x .venv/bin/python ]; then
   python=$(find_python)

@@ -12,6 +12,9 @@ from rest_framework.test import APIClient
 
 from tests.servers import MotoServer, postgres_reachable, required, run_moto
 
+# The tooling's fixtures: demo_stack, browser_stack, chromium, rgw_gateway, test_output_dir.
+pytest_plugins = ["devtools.pytest_plugin"]
+
 # Never let a developer's own AWS configuration leak into the tests.
 for _name in list(os.environ):
     if _name.startswith("AWS_"):

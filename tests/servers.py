@@ -2,7 +2,8 @@
 
 A missing server skips its tests with a visible reason, unless the environment variable
 ``BROADCAST_API_REQUIRE_SERVERS`` names it (comma-separated, e.g. ``postgres,moto,rgw``)
-or is ``all``: then the tests fail instead. CI sets ``all``.
+or is ``all``: then the tests fail instead. CI sets ``all``. The rule itself lives in
+:mod:`devtools.testing.requirements` (the tooling's fixtures follow it too).
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-import pytest
+# Re-exported (the suite imports the rule from here); explicit for mypy's strict mode.
+from devtools.testing.requirements import require_or_skip as require_or_skip  # noqa: PLC0414
+from devtools.testing.requirements import required as required  # noqa: PLC0414
 
 MOTO_ACCOUNT = "123456789012"
 ROLE_NAME = "broadcast-uploader"
@@ -28,22 +31,6 @@ TRUST_POLICY = (
     '{"Version":"2012-10-17","Statement":[{"Effect":"Allow",'
     f'"Principal":{{"AWS":"arn:aws:iam::{MOTO_ACCOUNT}:root"}},"Action":"sts:AssumeRole"}}]}}'
 )
-
-
-def required(name: str) -> bool:
-    wanted = {
-        part.strip()
-        for part in os.environ.get("BROADCAST_API_REQUIRE_SERVERS", "").split(",")
-        if part.strip()
-    }
-    return "all" in wanted or name in wanted
-
-
-def require_or_skip(name: str, reason: str) -> NoReturn:
-    """Skip (or, when ``name`` is required, fail) the current test."""
-    if required(name):
-        pytest.fail(f"{name} is required (BROADCAST_API_REQUIRE_SERVERS) but {reason}")
-    pytest.skip(f"{name}: {reason}")
 
 
 def free_port() -> int:

@@ -19,14 +19,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    demo,
-    output_dir,
-    require_browser,
-    running_stack,
-)
+from devtools.publisher import start_publisher
+from devtools.stack import Stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -47,40 +41,14 @@ READ_STATE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    with running_stack(tmp_path_factory.mktemp("browser-stack")) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh user-data dir
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1200, "height": 900},
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
 @pytest.fixture
 def js_errors() -> list[str]:
     return []
 
 
 @pytest.fixture
-def page(browser: Any, js_errors: list[str]) -> Iterator[Any]:
-    page = browser.new_page()
+def page(chromium: Any, js_errors: list[str]) -> Iterator[Any]:
+    page = chromium.new_page()
     page.on("pageerror", lambda exc: js_errors.append(str(exc)))
     try:
         yield page
@@ -89,10 +57,14 @@ def page(browser: Any, js_errors: list[str]) -> Iterator[Any]:
 
 
 def test_player_plays_a_live_broadcast_near_the_live_edge(
-    stack: Any, page: Any, js_errors: list[str], tmp_path: Path
+    browser_stack: Stack,
+    page: Any,
+    js_errors: list[str],
+    tmp_path: Path,
+    test_output_dir: Path,
 ) -> None:
-    publisher = demo.start_publisher(
-        stack,
+    publisher = start_publisher(
+        browser_stack.broadcaster(),
         name="browser broadcast",
         extra=["--size", "960x540", "--video-kbps", "1200"],
         log_path=tmp_path / "publisher.log",
@@ -107,9 +79,11 @@ def test_player_plays_a_live_broadcast_near_the_live_edge(
         fetched: list[str] = []
         page.on("request", lambda request: fetched.append(request.url))
         opened = time.monotonic()
-        page.goto(f"{stack.base_url}/watch/{stream_id}/")
+        page.goto(f"{browser_stack.base_url}/watch/{stream_id}/")
         source = page.locator("#player").get_attribute("data-src") or ""
-        assert source.startswith(f"{stack.base_url}/stream/{stream_id}/playlist.m3u8?token=")
+        assert source.startswith(
+            f"{browser_stack.base_url}/stream/{stream_id}/playlist.m3u8?token="
+        )
         assert page.locator("#stream-name").inner_text().startswith("browser broadcast")
         assert (page.locator("#status").text_content() or "").strip() == "live"
         # First frame: the video is playing (joining live, currentTime starts at the
@@ -133,7 +107,7 @@ def test_player_plays_a_live_broadcast_near_the_live_edge(
         for _ in range(SAMPLES):
             time.sleep(0.5)
             samples.append(page.evaluate(READ_STATE))
-        out = output_dir()
+        out = test_output_dir
         page.screenshot(path=str(out / "player.png"))
     finally:
         returncode = publisher.stop()
@@ -144,7 +118,7 @@ def test_player_plays_a_live_broadcast_near_the_live_edge(
     segments = [url for url in fetched if ".ts?" in url]
     assert segments, fetched
     assert all("X-Amz-Signature=" in url for url in segments)
-    assert all(url.startswith(stack.emulator.endpoint_url) for url in segments)
+    assert all(url.startswith(browser_stack.emulator.endpoint_url) for url in segments)
     state = samples[-1]
     assert state["currentTime"] > 2
     assert not state["paused"]
@@ -168,9 +142,9 @@ def test_player_plays_a_live_broadcast_near_the_live_edge(
 
 
 def test_swagger_ui_renders_the_start_operation(
-    stack: Any, page: Any, js_errors: list[str]
+    browser_stack: Stack, page: Any, js_errors: list[str]
 ) -> None:
-    page.goto(f"{stack.base_url}/schema/swagger/")
+    page.goto(f"{browser_stack.base_url}/schema/swagger/")
     start = page.locator(".opblock-summary-path", has_text="/stream/start/").first
     start.wait_for(state="visible", timeout=30_000)
     assert page.locator(".opblock-summary-path", has_text="/stream/stop/").count() >= 1

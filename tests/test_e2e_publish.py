@@ -14,27 +14,20 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import m3u8
 import pytest
 
-from tests.e2e_support import decode_errors, decoder_ffmpeg, demo, require_e2e, running_stack
+from devtools.media import decode_errors, decoder_ffmpeg
+from devtools.publisher import start_publisher
+from devtools.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 BROADCAST_SECONDS = 10
 SMALL = ["--size", "640x360", "--video-kbps", "800"]
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_e2e()
-    with running_stack(tmp_path_factory.mktemp("e2e-stack")) as running:
-        yield running
 
 
 def http_get(
@@ -83,11 +76,11 @@ class PlaylistWatcher(threading.Thread):
                     self.missing.append(name)
 
 
-def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -> None:
+def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: Path) -> None:
     ffmpeg = decoder_ffmpeg()
     assert ffmpeg is not None
-    publisher = demo.start_publisher(
-        stack,
+    publisher = start_publisher(
+        demo_stack.broadcaster(),
         name="e2e broadcast",
         duration=BROADCAST_SECONDS,
         extra=SMALL,
@@ -100,7 +93,9 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
         assert stream["name"] == "e2e broadcast"
         assert started["s3_bucket_path"].endswith(stream_id)
         playback_url = stream["playback_url"]
-        assert playback_url.startswith(f"{stack.base_url}/stream/{stream_id}/playlist.m3u8?token=")
+        assert playback_url.startswith(
+            f"{demo_stack.base_url}/stream/{stream_id}/playlist.m3u8?token="
+        )
         watcher = PlaylistWatcher(playback_url)
         watcher.start()
         returncode = publisher.process.wait(timeout=BROADCAST_SECONDS + 40)
@@ -115,14 +110,14 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
     stopped = publisher.wait_event("stopped", timeout=1)["stream"]
     assert stopped["id"] == stream_id
     assert stopped["stop_date"]
-    status, _, body = http_get(f"{stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
+    status, _, body = http_get(f"{demo_stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
     assert status == 200, body
     detail = json.loads(body)
     assert detail["status"] == "ended"
     assert detail["stop_date"]
 
     # The example project's own receiver got both events, signatures verified.
-    status, _, body = http_get(f"{stack.base_url}/events/?format=json")
+    status, _, body = http_get(f"{demo_stack.base_url}/events/?format=json")
     received = [e for e in json.loads(body)["events"] if e["stream"] == stream_id]
     assert sorted(e["type"] for e in received) == ["stream.started", "stream.stopped"]
     assert next(e for e in received if e["type"] == "stream.stopped")["reason"] == "client"
@@ -133,10 +128,10 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
 
     # The bucket is private: nothing in it can be read without a presigned URL.
     key = f"{started['s3_bucket_path']}/index.m3u8"
-    assert http_get(stack.emulator.object_url(key))[0] == 403
+    assert http_get(demo_stack.emulator.object_url(key))[0] == 403
 
     # The recording, after stop: the token holder, the owner, and nobody else.
-    playlist_path = f"{stack.base_url}/stream/{stream_id}/playlist.m3u8"
+    playlist_path = f"{demo_stack.base_url}/stream/{stream_id}/playlist.m3u8"
     status, headers, body = http_get(playback_url)
     assert status == 200, body
     assert header(headers, "Content-Type") == "application/vnd.apple.mpegurl"
@@ -161,8 +156,8 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
     names = [urlsplit(str(segment.uri)).path.rsplit("/", 1)[-1] for segment in segments]
     keys = {
         obj["Key"].rsplit("/", 1)[1]
-        for obj in stack.emulator.s3().list_objects_v2(
-            Bucket=stack.emulator.bucket, Prefix=f"{started['s3_bucket_path']}/"
+        for obj in demo_stack.emulator.s3().list_objects_v2(
+            Bucket=demo_stack.emulator.bucket, Prefix=f"{started['s3_bucket_path']}/"
         )["Contents"]
     }
     assert keys == {"index.m3u8", *names}
@@ -182,9 +177,14 @@ def test_publisher_broadcasts_a_playable_recording(stack: Any, tmp_path: Path) -
         assert decode_errors(ffmpeg, local) == (0, ""), name
 
 
-def test_sigterm_ends_a_public_broadcast_anyone_can_watch(stack: Any, tmp_path: Path) -> None:
-    publisher = demo.start_publisher(
-        stack, name="sigterm", extra=[*SMALL, "--public"], log_path=tmp_path / "publisher.log"
+def test_sigterm_ends_a_public_broadcast_anyone_can_watch(
+    demo_stack: Stack, tmp_path: Path
+) -> None:
+    publisher = start_publisher(
+        demo_stack.broadcaster(),
+        name="sigterm",
+        extra=[*SMALL, "--public"],
+        log_path=tmp_path / "publisher.log",
     )
     try:
         stream_id = publisher.wait_event("started", timeout=30)["stream"]["id"]
@@ -196,7 +196,7 @@ def test_sigterm_ends_a_public_broadcast_anyone_can_watch(stack: Any, tmp_path: 
         publisher.stop()
     assert returncode == 0, (tmp_path / "publisher.log").read_text(errors="replace")
     assert publisher.wait_event("stopped", timeout=1)["stream"]["stop_date"]
-    status, _, body = http_get(f"{stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
+    status, _, body = http_get(f"{demo_stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
     assert json.loads(body)["status"] == "ended"
     # A public stream: its playback_url has no token, and an anonymous player opens it.
     playback_url = publisher.wait_event("started", timeout=1)["stream"]["playback_url"]

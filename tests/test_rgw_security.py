@@ -33,7 +33,9 @@ from rest_framework.test import APIClient
 
 from broadcast_api.credentials import AssumeRoleProvider, StorageGrant, reset_credential_provider
 from broadcast_api.models import get_stream_model
-from tests.rgw_fixtures import RGW, http_status, running_rgw, status_of
+from devtools.ceph_rgw.clients import RGW, http_status, status_of
+from devtools.publisher import Broadcaster, start_publisher
+from devtools.testing.prerequisites import require_e2e
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -81,15 +83,14 @@ FEDERATION_PROVIDER = "broadcast_api.credentials.FederationTokenProvider"
 
 
 @pytest.fixture(scope="session")
-def rgw() -> Iterator[RGW]:
-    # A minimum session duration of 1 s lets the expiry test use a 3 s lifetime; every
-    # other test gets the default lifetime (BROADCAST_API_CREDENTIALS_TTL, 3600 s).
-    with running_rgw(min_session_duration=1) as server:
-        admin = server.admin_s3()
-        for bucket in (BUCKET, OTHER_BUCKET):
-            admin.create_bucket(Bucket=bucket)
-        admin.put_object(Bucket=BUCKET, Key=PRIVATE_KEY, Body=SEGMENT)
-        yield server
+def rgw(rgw_gateway: RGW) -> RGW:
+    # The gateway's minimum session duration of 1 s lets the expiry test use a 3 s
+    # lifetime; every other test gets the default (BROADCAST_API_CREDENTIALS_TTL, 3600 s).
+    admin = rgw_gateway.admin_s3()
+    for bucket in (BUCKET, OTHER_BUCKET):
+        admin.create_bucket(Bucket=bucket)
+    admin.put_object(Bucket=BUCKET, Key=PRIVATE_KEY, Body=SEGMENT)
+    return rgw_gateway
 
 
 @pytest.fixture(scope="session")
@@ -553,10 +554,6 @@ def test_the_publisher_broadcasts_past_its_first_credentials_by_refreshing(
     """RGW enforces expiry (moto does not). With 10-second credentials, the reference
     publisher broadcasts for 26 seconds: it refreshes ahead of each expiry, segments keep
     arriving after the first credentials ran out, and those are refused by then."""
-    from types import SimpleNamespace
-
-    from tests.e2e_support import demo, require_e2e
-
     require_e2e("rgw")
     lifetime = 10
     settings.BROADCAST_API_CREDENTIAL_PROVIDER = RECORDING_PROVIDER
@@ -566,15 +563,8 @@ def test_the_publisher_broadcasts_past_its_first_credentials_by_refreshing(
     django_user_model.objects.create_user("broadcaster", password="broadcaster-password")
     with override_settings(STATIC_URL="/static/"):
         server = request.getfixturevalue("live_server")
-    stack = SimpleNamespace(
-        base_url=server.url,
-        user="broadcaster",
-        password="broadcaster-password",
-        server=SimpleNamespace(env=dict(os.environ)),
-        emulator=SimpleNamespace(endpoint_url=rgw.endpoint_url),
-    )
-    publisher = demo.start_publisher(
-        stack,
+    publisher = start_publisher(
+        Broadcaster(server.url, "broadcaster", "broadcaster-password", rgw.endpoint_url),
         name="longer than its credentials",
         duration=26,
         extra=["--size", "320x180", "--video-kbps", "300"],

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""The benchmark project's manage.py (``benchmarks/run.py`` drives it)."""
+"""The benchmark project's manage.py (``python -m benchmarks`` drives it)."""
 
 from __future__ import annotations
 

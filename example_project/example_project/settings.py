@@ -101,7 +101,7 @@ BROADCAST_API_STS_ROLE_ARN = os.environ.get(
 BROADCAST_API_AWS_ACCESS_KEY_ID = os.environ.get("BROADCAST_API_AWS_ACCESS_KEY_ID") or None
 BROADCAST_API_AWS_SECRET_ACCESS_KEY = os.environ.get("BROADCAST_API_AWS_SECRET_ACCESS_KEY") or None
 
-# Webhooks: scripts/demo.py points them at this project's own receiver (/webhooks/),
+# Webhooks: devtools.demo points them at this project's own receiver (/webhooks/),
 # which listens on loopback: hence ALLOW_PRIVATE_URLS, for this demo only.
 if os.environ.get("DEMO_WEBHOOK_URL"):
     BROADCAST_API_WEBHOOKS = [

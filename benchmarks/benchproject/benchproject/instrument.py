@@ -4,7 +4,7 @@
 and ``botocore.session.Session.create_client`` (every boto3 client goes through it). The
 wrappers run only when something is *built*, so a process that builds nothing per request
 pays nothing per request. When ``BENCH_COUNTER_DIR`` is set, each change is also written to
-``<dir>/<pid>.json``, so ``benchmarks/run.py`` can sum the counts of every gunicorn worker
+``<dir>/<pid>.json``, so ``python -m benchmarks`` can sum the counts of every gunicorn worker
 before and after a load run.
 """
 

@@ -1,4 +1,4 @@
-"""Thread CPU time spent per request path, for ``run.py``'s paired runs.
+"""Thread CPU time spent per request path, for the bench's paired runs (``benchmarks.wrk``).
 
 This machine's CPU speed drifts by up to ~40 % within seconds, invisibly to the guest
 (a fixed pure-Python loop took 180 ms, then 130 ms, with nothing else running), so CPU

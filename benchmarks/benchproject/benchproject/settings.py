@@ -1,6 +1,6 @@
 """Settings of the benchmark project: PostgreSQL, Redis cache, no middleware, DEBUG off.
 
-Everything comes from the environment that ``benchmarks/run.py`` sets. The baseline and
+Everything comes from the environment that ``python -m benchmarks`` sets. The baseline and
 broadcast_api's views run in the same process, behind the same (empty) middleware stack
 and the same authentication: DRF's stock ``TokenAuthentication`` (one indexed SELECT of
 ``authtoken_token`` joined to ``auth_user``), which the baseline repeats by hand.

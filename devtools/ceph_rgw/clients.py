@@ -1,34 +1,22 @@
-"""Helpers for the Ceph RADOS Gateway suite: run ``scripts/ceph_rgw.py``, build S3 clients.
-
-The gateway script is project code but not part of the package, so it is loaded by path.
-:func:`running_rgw` starts one gateway and stops it afterwards; when the gateway cannot
-run here it skips, or fails when ``BROADCAST_API_REQUIRE_SERVERS`` names ``rgw``.
-"""
+"""S3 and STS clients of a running gateway: its admin's, and a broadcaster's."""
 
 from __future__ import annotations
 
-import contextlib
-import importlib.util
-import sys
-import tempfile
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from tests.servers import require_or_skip
-
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from mypy_boto3_s3.client import S3Client
     from mypy_boto3_sts.client import STSClient
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "ceph_rgw.py"
+    from devtools.ceph_rgw.layout import RGWInfo
 
 # Path-style addressing (no DNS for bucket hosts), one attempt, short timeouts.
 S3_CONFIG = Config(
@@ -50,6 +38,18 @@ class RGW:
     region: str
     directory: Path
     session: boto3.session.Session
+
+    @classmethod
+    def from_info(cls, info: RGWInfo, directory: Path) -> RGW:
+        return cls(
+            endpoint_url=info["endpoint_url"],
+            access_key=info["access_key"],
+            secret_key=info["secret_key"],
+            role_arn=info["role_arn"],
+            region=info["region"],
+            directory=directory,
+            session=boto3.session.Session(),
+        )
 
     def admin_s3(self) -> S3Client:
         return self.session.client(
@@ -84,49 +84,6 @@ class RGW:
             aws_session_token=token,
             config=S3_CONFIG,
         )
-
-
-@cache
-def ceph_rgw() -> ModuleType:
-    """``scripts/ceph_rgw.py``, imported by path (once)."""
-    spec = importlib.util.spec_from_file_location("ceph_rgw", SCRIPT)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot load {SCRIPT}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("ceph_rgw", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-@contextlib.contextmanager
-def running_rgw(*, min_session_duration: int = 900) -> Iterator[RGW]:
-    """Start a gateway in a short /tmp directory; skip (or fail) if it cannot run here."""
-    if not SCRIPT.is_file():
-        require_or_skip("rgw", f"{SCRIPT} is missing")
-    script = ceph_rgw()
-    ok, reason = script.available()
-    if not ok:
-        require_or_skip("rgw", f"Ceph RGW cannot run here: {reason}")
-    directory = Path(tempfile.mkdtemp(prefix="rgw-", dir="/tmp"))
-    try:
-        info: dict[str, str] = script.start(directory, min_session_duration=min_session_duration)
-    except script.RGWError as exc:
-        with contextlib.suppress(OSError):
-            directory.rmdir()
-        require_or_skip("rgw", f"Ceph RGW did not start: {exc}")
-        raise  # not reached: require_or_skip skips or fails
-    try:
-        yield RGW(
-            endpoint_url=info["endpoint_url"],
-            access_key=info["access_key"],
-            secret_key=info["secret_key"],
-            role_arn=info["role_arn"],
-            region=info["region"],
-            directory=directory,
-            session=boto3.session.Session(),
-        )
-    finally:
-        script.stop(directory)
 
 
 def http_status(exc: ClientError) -> int:

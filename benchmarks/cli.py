@@ -1,0 +1,218 @@
+"""``python -m benchmarks``: parse the options, run the phases, write the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from typing import Any
+
+import benchmarks
+from benchmarks.aggregate import aggregate, aggregate_viewer
+from benchmarks.budget import budget
+from benchmarks.config import DEFAULT_DURATION, PY, RESULTS, log
+from benchmarks.database import ensure_database, env_db
+from benchmarks.meta import meta
+from benchmarks.phases.memory import memory_phase
+from benchmarks.phases.requests import server_phase
+from benchmarks.phases.viewer import viewer_phase
+from benchmarks.report import markdown, render
+from benchmarks.servers import Env, background, free_port, wait_http
+from benchmarks.wrk import Wrk
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=(benchmarks.__doc__ or "").splitlines()[0])
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=float(os.environ.get("BENCH_DURATION", DEFAULT_DURATION)),
+        help=f"seconds per wrk run (default {DEFAULT_DURATION:g}; BENCH_DURATION)",
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--modes", default="sync,gthread")
+    parser.add_argument("--memory-starts", type=int, default=20_000)
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        default=float(os.environ.get("BENCH_TIME_BUDGET", "350")),
+        help="seconds for the whole run; the memory run gets what is left "
+        "and stops early (and says so) when it cannot finish",
+    )
+    parser.add_argument("--inprocess-n", type=int, default=300)
+    parser.add_argument("--pool-size", type=int, default=0, help="stop ids per pool (auto)")
+    parser.add_argument("--quick", action="store_true", help="smoke test: 2 s runs, 1 repeat")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="pyinstrument in-process and py-spy per worker -> results/profile/",
+    )
+    parser.add_argument("--no-package", action="store_true", help="measure the baseline only")
+    parser.add_argument(
+        "--viewer-duration",
+        type=float,
+        default=None,
+        help="seconds per viewer run (default: --duration, at most 4)",
+    )
+    parser.add_argument(
+        "--viewer-connections", type=int, default=64, help="wrk -c of the viewer runs"
+    )
+    parser.add_argument(
+        "--viewer-low-connections",
+        type=int,
+        default=8,
+        help="wrk -c of the package's extra viewer run (S3 reads must not depend on it)",
+    )
+    parser.add_argument(
+        "--viewer-paired",
+        type=float,
+        default=None,
+        help="seconds of the paired viewer run per mode (default: --viewer-duration; 0 = none)",
+    )
+    parser.add_argument(
+        "--skip", default="", help="comma list of: servers,viewer,memory,inprocess"
+    )
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration, args.repeats, args.memory_starts, args.inprocess_n = 2.0, 1, 2000, 100
+    if args.viewer_duration is None:
+        args.viewer_duration = min(args.duration, 4.0)
+    if args.viewer_paired is None:
+        args.viewer_paired = args.viewer_duration
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    modes = [m for m in args.modes.split(",") if m]
+    if not shutil.which("wrk"):
+        print("wrk is not installed (apt-get install wrk)", file=sys.stderr)
+        return 2
+
+    # A SIGTERM (timeout, CI) unwinds like Ctrl-C, so servers started here are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    t_start = time.monotonic()
+    package = not args.no_package
+    sides = ["baseline", "package"] if package else ["baseline"]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for old in RESULTS.glob("*.log"):
+        old.unlink()
+    profile_dir = RESULTS / "profile" if args.profile else None
+    # Stop ids: a generous bound on what the stop runs use (3 of 4 requests are fresh),
+    # at up to 1,500 stops/s, warm-ups included.
+    pool_size = args.pool_size or int(
+        1500 * (args.duration * args.repeats + 8) * len(modes) * 0.75 + 5_000
+    )
+
+    counter_dir = tempfile.mkdtemp(prefix="bench-counters-")
+    stub_port, app_port = free_port(), free_port()
+    env = Env(stub_port, counter_dir, package)
+    token = secrets.token_hex(20)
+    ensure_database(env_db())
+    report: dict[str, Any] = {"sides": sides, "runs": [], "paired": []}
+    viewer: dict[str, Any] = {
+        "duration": args.viewer_duration,
+        "threads": args.threads,
+        "connections": args.viewer_connections,
+        "low_connections": args.viewer_low_connections,
+        "runs": [],
+        "paired": [],
+    }
+    try:
+        with background(
+            [PY, "-m", "benchmarks.sts_stub", "--port", str(stub_port)],
+            env.vars,
+            RESULTS / "sts-stub.log",
+        ) as stub:
+            env.stub_pid = stub.pid
+            wait_http(f"{env.stub_url}/__stats")
+            log(
+                f"STS stub on {env.stub_url}; preparing {env_db()} ({pool_size} stop ids per pool)"
+            )
+            env.prep = env.manage(
+                "bench_prepare", "--token", token, "--pool-size", str(pool_size), timeout=240
+            )
+            wrk = Wrk(env, token, env.prep, args.threads, args.connections)
+            if "inprocess" not in skip:
+                log(f"in-process: Django test client, {args.inprocess_n} calls per endpoint")
+                extra = ["--profile", str(profile_dir)] if profile_dir else []
+                report["inprocess"] = env.manage(
+                    "bench_inprocess",
+                    "--token",
+                    token,
+                    "--n",
+                    str(args.inprocess_n),
+                    *extra,
+                    timeout=240,
+                )
+            if "servers" not in skip:
+                for mode in modes:
+                    report["runs"] += server_phase(
+                        env,
+                        wrk,
+                        mode,
+                        sides,
+                        args.duration,
+                        args.repeats,
+                        app_port,
+                        profile_dir,
+                        report["paired"],
+                    )
+            if "viewer" not in skip and package:
+                viewer["stream_id"] = env.prep["viewer"]["stream_id"]
+                for mode in modes:
+                    viewer["runs"] += viewer_phase(
+                        env,
+                        wrk,
+                        mode,
+                        args.viewer_duration,
+                        args.repeats,
+                        app_port,
+                        args.viewer_connections,
+                        args.viewer_low_connections,
+                        viewer["paired"],
+                        args.viewer_paired,
+                    )
+                viewer["table"] = aggregate_viewer(
+                    viewer["runs"],
+                    args.viewer_connections,
+                    args.viewer_low_connections,
+                    args.viewer_duration,
+                )
+                report["viewer"] = viewer
+            if "memory" not in skip:
+                left = args.time_budget - (time.monotonic() - t_start) - 12
+                seconds = max(20.0, left)
+                log(
+                    f"memory: 1 sync worker, {args.memory_starts} starts (at most {seconds:.0f} s)"
+                )
+                report["memory"] = memory_phase(
+                    env, wrk, args.memory_starts, seconds, app_port, sides[-1]
+                )
+    except Exception as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        shutil.rmtree(counter_dir, ignore_errors=True)
+
+    report["table"] = aggregate(report["runs"], sides)
+    report["budget"] = budget(report)
+    report["meta"] = meta(args, time.monotonic() - t_start)
+    text = render(report)
+    print()
+    print(text)
+    # Only a complete default run replaces latest.*; partial runs write partial.*.
+    name = "partial" if (skip or args.quick or args.no_package) else "latest"
+    (RESULTS / f"{name}.json").write_text(json.dumps(report, indent=2) + "\n")
+    (RESULTS / f"{name}.md").write_text(markdown(name, text))
+    log(f"wrote {RESULTS / (name + '.json')} and {RESULTS / (name + '.md')}")
+    return 0

@@ -1,0 +1,261 @@
+"""The text report (``results/latest.md``) rendered from the report dict (``latest.json``)."""
+
+from __future__ import annotations
+
+import statistics
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+from benchmarks.config import BUDGET_VIEWER_RPS_RATIO, NCPU, NOISY_SPREAD
+
+
+def noise_notes(
+    table: list[dict[str, Any]],
+    runs: list[dict[str, Any]],
+    label: Callable[[dict[str, Any]], str],
+    during: str,
+) -> list[str]:
+    """A NOTE for each row whose repeats differ too much, and the CPU other processes
+    used while ``runs`` ran."""
+    lines = [
+        f"  NOTE {label(row)}: repeats differ by up to"
+        f" {(row['spread'] - 1) * 100:.0f}% in req/s; treat its ratio with care"
+        for row in table
+        if row.get("spread", 1) > NOISY_SPREAD
+    ]
+    noise = [run["foreign_cpu_cores"] for run in runs]
+    if noise:
+        lines.append(
+            f"  CPU used by other processes during {during}: mean"
+            f" {statistics.fmean(noise):.2f}, max {max(noise):.2f} of {NCPU} cores"
+        )
+    return lines
+
+
+def render_viewer(viewer: dict[str, Any]) -> list[str]:
+    conns, low = viewer["connections"], viewer["low_connections"]
+    lines = [
+        "",
+        f"Viewer path: GET playlist.m3u8 of one live stream (its playlist changes every"
+        f" second), wrk -t{viewer['threads']} -c{conns} -d{viewer['duration']:g}s, Redis cache;",
+        "baseline = a plain Django view returning the cached bytes (S3 on a miss, 1 s TTL):",
+    ]
+    head = (
+        f"{'mode':8} {'baseline req/s':>14} {'package req/s':>13} {'ratio':>6}"
+        f"  {'baseline p50/p99 ms':>19}  {'package p50/p99 ms':>18}"
+        f"  {'CPU ms/req b/p':>14}  {'S3 GETs/s b/p':>13}  verdict"
+    )
+    lines += [head, "-" * len(head)]
+    for row in viewer["table"]:
+        b, p = row["baseline"], row["package"]
+        lines.append(
+            f"{row['mode']:8} {b['rps']:14.1f} {p['rps']:13.1f} {row['rps_ratio']:6.2f}"
+            f"  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}  {p['p50_ms']:7.2f} / {p['p99_ms']:7.2f}"
+            f"  {b['worker_cpu_ms']:6.3f}/{p['worker_cpu_ms']:<7.3f}"
+            f"  {b['s3_gets_per_s']:5.2f}/{p['s3_gets_per_s']:<6.2f}"
+            f"  {row['verdict_rps']} (req/s >= {BUDGET_VIEWER_RPS_RATIO}x)"
+        )
+    lines.append("")
+    lines.append(
+        "Per run: req/s, p50/p99 ms, wrk errors, S3 GETs/s answered 200 + 304 (the stub's"
+        " counters):"
+    )
+    for run in viewer["runs"]:
+        lines.append(
+            f"  {run['mode']:8} -c{run['connections']:<3} {run['side']:8} #{run['repeat']}"
+            f" {run['rps']:9.1f} req/s  {run['p50_ms']:6.2f} / {run['p99_ms']:7.2f} ms"
+            f"  err {sum(run['errors'].values())}"
+            f"  S3 {run['s3_gets_per_s']:5.2f}/s"
+            f" ({run['s3_200_per_s']:.2f} + {run['s3_304_per_s']:.2f})"
+        )
+    lines.append("S3 reads/s by the package's viewers, by number of connections:")
+    for row in viewer["table"]:
+        p, pl = row["package"], row.get("package_low")
+        if pl is None:
+            continue
+        lines.append(
+            f"  {row['mode']:8} -c{low}: {pl['s3_gets_per_s']:.2f}/s"
+            f" (200 {pl['s3_200_per_s']:.2f}, 304 {pl['s3_304_per_s']:.2f}; {pl['rps']:.0f}"
+            f" req/s)   -c{conns}:"
+            f" {p['s3_gets_per_s']:.2f}/s (200 {p['s3_200_per_s']:.2f}, 304"
+            f" {p['s3_304_per_s']:.2f}; {p['rps']:.0f} req/s)  {row['verdict_s3']}"
+        )
+    lines += noise_notes(
+        viewer["table"], viewer["runs"], lambda row: f"{row['mode']} viewer", "the viewer runs"
+    )
+    if viewer["table"]:
+        row = viewer["table"][0]
+        lines.append(
+            f"  playlist bytes per response ({row['mode']}): baseline"
+            f" {row['baseline']['body_bytes']}, package {row['package']['body_bytes']}"
+            " (presigned URLs)"
+        )
+    if viewer.get("paired"):
+        lines.append(
+            "Paired (baseline and package GETs alternating on the same connections; server"
+            " thread CPU per request):"
+        )
+        for row in viewer["paired"]:
+            lines.append(
+                f"  {row['mode']:8} {row['requests']:7d} requests  baseline"
+                f" {row['baseline']['cpu_ms']:.3f} ms  package {row['package']['cpu_ms']:.3f}"
+                f" ms  baseline/package {row['cpu_ratio']:.2f}  errors {row['errors']}"
+            )
+    return lines
+
+
+def render(report: dict[str, Any]) -> str:
+    lines = []
+    sides = report["sides"]
+    head = (
+        f"{'mode':8} {'endpoint':8} {'baseline req/s':>14} {'package req/s':>13} {'ratio':>6}"
+        f"  {'baseline p50/p99 ms':>19}  {'package p50/p99 ms':>18} {'p99 ratio':>9}"
+        f"  {'CPU ms/req b/p':>14}  verdict"
+    )
+    if report["table"]:
+        lines.append(head)
+        lines.append("-" * len(head))
+    for row in report["table"]:
+        b = row["baseline"]
+        if "package" in sides:
+            p = row["package"]
+            verdict = "PASS" if row["verdict_rps"] == row["verdict_p99"] == "PASS" else "FAIL"
+            detail = f"{verdict} (req/s {row['verdict_rps']}, p99 {row['verdict_p99']})"
+            lines.append(
+                f"{row['mode']:8} {row['endpoint']:8} {b['rps']:14.1f} {p['rps']:13.1f}"
+                f" {row['rps_ratio']:6.2f}  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}"
+                f"  {p['p50_ms']:7.2f} / {p['p99_ms']:7.2f} {row['p99_ratio']:9.2f}"
+                f"  {b['worker_cpu_ms']:6.2f}/{p['worker_cpu_ms']:<7.2f}  {detail}"
+            )
+        else:
+            lines.append(
+                f"{row['mode']:8} {row['endpoint']:8} {b['rps']:14.1f} {'-':>13} {'-':>6}"
+                f"  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}  {'-':>18} {'-':>9}"
+                f"  {b['worker_cpu_ms']:6.2f}/{'-':7}  -"
+            )
+    if report["table"]:
+        lines.append("")
+        lines.append("Per-repeat req/s (baseline | package), wrk errors, STS calls per request:")
+    for row in report["table"]:
+        parts = [f"  {row['mode']:8} {row['endpoint']:5}"]
+        for side in sides:
+            s = row[side]
+            parts.append(
+                f"{side} {s['rps_runs']} err {s['errors']} sts/req {s['sts_calls_per_request']}"
+            )
+        lines.append(" | ".join(parts))
+    lines += noise_notes(
+        report["table"], report["runs"], lambda row: f"{row['mode']} {row['endpoint']}", "the runs"
+    )
+
+    if report.get("paired"):
+        lines.append("")
+        lines.append(
+            "Paired runs (baseline and package requests alternating on the same connections,"
+            " one wrk run;"
+        )
+        lines.append(
+            "server-side thread CPU per request by path, so both sides see the same machine"
+            " speed):"
+        )
+        lines.append(
+            f"  {'mode':8} {'endpoint':8} {'requests':>8} {'baseline ms':>11}"
+            f" {'package ms':>10}  {'baseline/package':>16}"
+        )
+        for row in report["paired"]:
+            lines.append(
+                f"  {row['mode']:8} {row['endpoint']:8} {row['requests']:8d}"
+                f" {row['baseline']['cpu_ms']:11.3f} {row['package']['cpu_ms']:10.3f}"
+                f"  {row['cpu_ratio']:16.2f}"
+            )
+        lines.append(
+            "  (a CPU-bound server's req/s ratio is about baseline/package CPU; gunicorn's"
+            " own per-request CPU, the same for both, is not in these figures)"
+        )
+
+    ip = report.get("inprocess")
+    if ip:
+        lines.append("")
+        lines.append(f"In-process (Django test client, {ip['n']} calls each, interleaved):")
+        lines.append(
+            f"  {'endpoint':19} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'CPU p50 ms':>11}"
+            "  SQL queries"
+        )
+        ip_sides = list(ip["latency"])
+        for side in ip_sides:
+            for endpoint in ("start", "stop"):
+                s = ip["latency"][side][endpoint]
+                c = ip["cpu"][side][endpoint]
+                q = ip["queries"][side]
+                nq = (
+                    str(len(q[endpoint]))
+                    if endpoint == "start"
+                    else f"{len(q['stop'])} (re-stop {len(q['restop'])})"
+                )
+                lines.append(
+                    f"  {side + ' ' + endpoint:19} {s['p50_ms']:8.2f} {s['p99_ms']:8.2f}"
+                    f" {s['mean_ms']:8.2f} {c['p50_ms']:11.2f}  {nq}"
+                )
+        for other in [x for x in ("package",) if x in ip_sides]:
+            for endpoint in ("start", "stop"):
+                b = ip["latency"]["baseline"][endpoint]
+                p = ip["latency"][other][endpoint]
+                bc = ip["cpu"]["baseline"][endpoint]
+                pc = ip["cpu"][other][endpoint]
+                lines.append(
+                    f"  {other} - baseline {endpoint}: p50 {p['p50_ms'] - b['p50_ms']:+.2f} ms,"
+                    f" CPU p50 {pc['p50_ms'] - bc['p50_ms']:+.2f} ms"
+                    f" ({pc['p50_ms'] / bc['p50_ms']:.2f}x)"
+                )
+        lines.append(
+            f"  boto3 Sessions/clients built during {ip['requests_in_run']} calls:"
+            f" {ip['built_during_run']}"
+        )
+
+    if report.get("viewer", {}).get("table"):
+        lines += render_viewer(report["viewer"])
+
+    mem = report.get("memory")
+    if mem:
+        lines.append("")
+        lines.append(
+            f"Memory ({mem['side']} start, 1 sync worker, after 500 warm-up starts): VmRSS"
+            f" {mem['rss_before_mb']:.1f} MB -> {mem['rss_after_mb']:.1f} MB after"
+            f" {mem['starts']} starts ({mem['rss_growth_mb']:+.2f} MB; second half"
+            f" {mem['rss_growth_second_half_mb']:+.2f} MB; {mem['seconds']} s,"
+            f" errors {sum(mem['errors'].values())})"
+        )
+        lines.append(
+            f"  Python objects alive after gc.collect(): {mem['gc_objects_before']} ->"
+            f" {mem['gc_objects_after']}; gc collections per generation during the run:"
+            f" {mem['gc_collections_during']}"
+        )
+        curve = mem["rss_curve"]
+        step = max(1, len(curve) // 8)
+        points = curve[::step] + ([curve[-1]] if (len(curve) - 1) % step else [])
+        lines.append(
+            "  RSS curve (starts: MB): " + ", ".join(f"{n}: {mb:.1f}" for n, mb in points)
+        )
+
+    lines.append("")
+    lines.append("Budget:")
+    for item in report["budget"]:
+        lines.append(f"  {item['verdict']:4}  {item['check']}: {item['value']}")
+    lines.append("")
+    meta = report["meta"]
+    lines.append(
+        f"{meta['date']}  commit {meta['commit']}"
+        f"{' (dirty broadcast_api/)' if meta['dirty'] else ''}"
+        f"  {meta['cpus']} CPUs  Python {meta['python']}  Django {meta['django']}"
+        f"  DRF {meta['drf']}  boto3 {meta['boto3']}  gunicorn {meta['gunicorn']}"
+        f"  {meta['postgres']}"
+        f"  wrk -t{meta['wrk_threads']} -c{meta['wrk_connections']} -d{meta['duration']:g}s"
+        f" x{meta['repeats']}  total {meta['elapsed_s']:.0f} s"
+    )
+    return "\n".join(lines).lstrip("\n")
+
+
+def markdown(name: str, text: str) -> str:
+    """``results/<name>.md``: the rendered report in a code block under a title."""
+    return f"# {name.title()} `make bench` results\n\n```\n" + text + "\n```\n"
