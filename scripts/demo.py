@@ -18,7 +18,7 @@ It starts, all on 127.0.0.1, on free ports (Django on 8000 when free), without r
    session policies (the Ceph RGW suite proves the scoping); it makes a quick demo;
 2. the example project (``example_project/``) with a fresh SQLite DB under
    ``.run/demo/``, a superuser ``demo``/``demo``, served by ``runserver --noreload``;
-3. the reference publisher (``python -m publisher``) broadcasting a test pattern with a
+3. the reference publisher (``broadcast-publish``) broadcasting a test pattern with a
    burnt-in clock, until Ctrl-C;
 
 then prints what to open and how to start/stop a stream with curl. Ctrl-C (or SIGTERM)
@@ -467,7 +467,7 @@ def publisher_command(
     argv = [
         python(),
         "-m",
-        "publisher",
+        "broadcast_publish",
         "--api",
         stack.base_url,
         "--user",
@@ -581,7 +581,7 @@ def banner(stack: Stack, stream_id: str | None) -> str:
         f"'{base}/stream/start/?name=some_name&type=hls'",
         f"    curl -u {stack.user}:{stack.password} -X POST '{base}/stream/stop/?id=<stream id>'",
         "  Broadcast to it with the reference publisher:",
-        f"    cd {EXAMPLE} && PUBLISHER_PASSWORD={stack.password} {python()} -m publisher \\",
+        f"    BROADCAST_PUBLISH_PASSWORD={stack.password} {python()} -m broadcast_publish \\",
         f"        --api {base} --user {stack.user} --name 'my stream' --duration 60",
         "",
         f"  Logs: {stack.workdir}/",
