@@ -10,7 +10,7 @@ It starts, all on 127.0.0.1, on free ports (Django on 8000 when free), without r
    player page's origin only, and the uploader role;
 2. the example project (``example_project/``) with a fresh SQLite DB under
    ``.run/demo/``, a superuser ``demo``/``demo``, served by ``runserver --noreload``;
-3. the reference publisher (``python -m publisher``) broadcasting a test pattern with a
+3. the reference publisher (``broadcast-publish``) broadcasting a test pattern with a
    burnt-in clock, until Ctrl-C;
 
 then prints what to open and how to start/stop a stream with curl. Ctrl-C (or SIGTERM)

@@ -1,4 +1,4 @@
-"""The reference publisher (``python -m publisher``) as a subprocess, its JSON events read.
+"""The reference publisher (``broadcast-publish``) as a subprocess, its JSON events read.
 
 It runs with a client's environment: none of the server's settings, keys or webhook
 secret. It gets its upload credentials from the API, as any broadcaster does.
@@ -24,11 +24,10 @@ from devtools.processes import spawn, stop_process
 if TYPE_CHECKING:
     from pathlib import Path
 
-# Where the reference publisher is and how it is run: the one place in devtools to re-point
-# when it moves (today ``example_project/publisher``, run as ``python -m publisher`` from
-# the example project's directory).
+# Where the reference publisher is and how it is run: the one place in devtools that names
+# it (the ``broadcast_publish`` package of this distribution; any directory will do).
 PUBLISHER_CWD = EXAMPLE
-PUBLISHER_MODULE = "publisher"
+PUBLISHER_MODULE = "broadcast_publish"
 SERVER_ONLY_PREFIXES = ("BROADCAST_API_", "DEMO_WEBHOOK_", "AWS_")
 
 
@@ -50,7 +49,7 @@ def publisher_invocation() -> list[str]:
 def shell_command(password: str) -> str:
     """What a user types to run the publisher (the demo's banner shows it)."""
     invocation = " ".join(publisher_invocation())
-    return f"cd {PUBLISHER_CWD} && PUBLISHER_PASSWORD={password} {invocation}"
+    return f"BROADCAST_PUBLISH_PASSWORD={password} {invocation}"
 
 
 def publisher_command(
@@ -70,7 +69,7 @@ def client_env(password: str) -> dict[str, str]:
         for name, value in os.environ.items()
         if not name.startswith(SERVER_ONLY_PREFIXES)
     }
-    env.update(PUBLISHER_PASSWORD=password, PYTHONUNBUFFERED="1")
+    env.update(BROADCAST_PUBLISH_PASSWORD=password, PYTHONUNBUFFERED="1")
     return env
 
 

@@ -1,7 +1,7 @@
 """End to end: the reference publisher broadcasts through the example project into S3.
 
 Real processes only: moto_server (S3 + STS + IAM over HTTP), the example project served
-by ``runserver``, and ``python -m publisher`` running ffmpeg. What a viewer would fetch is
+by ``runserver``, and ``broadcast-publish`` running ffmpeg. What a viewer would fetch is
 fetched anonymously over HTTP, as a player does.
 """
 
@@ -160,7 +160,14 @@ def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: 
             Bucket=demo_stack.emulator.bucket, Prefix=f"{started['s3_bucket_path']}/"
         )["Contents"]
     }
-    assert keys == {"index.m3u8", *names}
+    # The playlist, every segment it lists, and the poster (a JPEG rewritten every 5 s).
+    assert keys == {"index.m3u8", "poster.jpg", *names}
+    poster = stack.emulator.s3().get_object(
+        Bucket=stack.emulator.bucket, Key=f"{started['s3_bucket_path']}/poster.jpg"
+    )
+    assert poster["ContentType"] == "image/jpeg"
+    (tmp_path / "poster.jpg").write_bytes(poster["Body"].read())
+    assert decode_errors(ffmpeg, tmp_path / "poster.jpg") == (0, "")
     for number, (segment, name) in enumerate(zip(segments, names, strict=True), start=1):
         assert "X-Amz-Signature=" in str(segment.uri)
         # 1 s each; the last one is cut short where the broadcast stopped.

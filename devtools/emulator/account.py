@@ -43,10 +43,10 @@ def boto_client(service: str, endpoint_url: str, region: str = DEFAULT_REGION) -
 
 
 def cors_rule(origins: Sequence[str]) -> dict[str, Any]:
-    """GET and HEAD from the player's origins: what a browser player needs."""
+    """GET and HEAD for a browser player, PUT for the browser publisher, from the pages' origins."""
     return {
         "AllowedOrigins": list(origins),
-        "AllowedMethods": ["GET", "HEAD"],
+        "AllowedMethods": ["GET", "HEAD", "PUT"],
         "AllowedHeaders": ["*"],
         "ExposeHeaders": ["Content-Length", "Content-Type", "ETag"],
         "MaxAgeSeconds": 600,

@@ -12,26 +12,22 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from publisher.api import ApiError, BroadcastApi, UploadTarget
-from publisher.encoder import (
-    PLAYLIST_NAME,
+from broadcast_publish.api import ApiError, BroadcastApi, UploadTarget
+from broadcast_publish.encoder import (
     EncoderSettings,
     build_command,
     drawtext_available,
     ffmpeg_executable,
 )
-from publisher.uploader import Uploader, UploadError
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from broadcast_publish.sync import HlsMirror
+from broadcast_publish.uploader import Uploader
 
 log = logging.getLogger(__name__)
 
-ENDLIST = "#EXT-X-ENDLIST"
 POLL_SECONDS = 0.1
 
 
@@ -48,75 +44,6 @@ def emit(event: str, **data: Any) -> None:
     sys.stdout.flush()
 
 
-def segment_uris(playlist: str) -> list[str]:
-    """The media URIs a playlist lists, in order (every non-tag, non-blank line)."""
-    return [
-        line.strip() for line in playlist.splitlines() if line.strip() and not line.startswith("#")
-    ]
-
-
-def with_endlist(playlist: str) -> str:
-    """The playlist, ended: ``#EXT-X-ENDLIST`` appended unless already there."""
-    if ENDLIST in playlist:
-        return playlist
-    return playlist.rstrip("\n") + f"\n{ENDLIST}\n"
-
-
-@dataclass
-class PlaylistSync:
-    """Mirrors the local HLS output to S3, segments first, then the playlist naming them."""
-
-    workdir: Path
-    uploader: Uploader
-    delete_uploaded: bool = True
-    uploaded: set[str] = field(default_factory=set)
-    last_playlist: str = ""
-    on_first_upload: Callable[[], None] | None = None
-
-    def sync(self, *, final: bool = False) -> bool:
-        """Upload what is new. Returns False when something could not be uploaded yet
-        (then the playlist is held back, and the next call tries again)."""
-        path = self.workdir / PLAYLIST_NAME
-        try:
-            playlist = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return True
-        if final:
-            playlist = with_endlist(playlist)
-        if playlist == self.last_playlist:
-            return True
-        for uri in segment_uris(playlist):
-            if uri in self.uploaded:
-                continue
-            if "/" in uri or uri.startswith("."):
-                log.error("refusing to upload unexpected playlist entry %r", uri)
-                return False
-            segment = self.workdir / uri
-            try:
-                body = segment.read_bytes()
-            except FileNotFoundError:
-                log.error("segment %s listed but missing; skipping it", uri)
-                self.uploaded.add(uri)
-                continue
-            try:
-                self.uploader.put(uri, body)
-            except UploadError as exc:
-                log.error("%s", exc)
-                return False
-            self.uploaded.add(uri)
-            if self.delete_uploaded:
-                segment.unlink(missing_ok=True)
-        try:
-            self.uploader.put(PLAYLIST_NAME, playlist.encode("utf-8"))
-        except UploadError as exc:
-            log.error("%s", exc)
-            return False
-        if not self.last_playlist and self.on_first_upload is not None:
-            self.on_first_upload()
-        self.last_playlist = playlist
-        return True
-
-
 @dataclass
 class Options:
     api: str
@@ -128,6 +55,8 @@ class Options:
     s3_endpoint_url: str | None = None
     keep_workdir: bool = False
     public: bool = False
+    token: str | None = None
+    ffmpeg: str | None = None
 
 
 class Broadcaster:
@@ -136,7 +65,9 @@ class Broadcaster:
 
     def __init__(self, options: Options, *, api: BroadcastApi | None = None) -> None:
         self.options = options
-        self.api = api or BroadcastApi(options.api, options.user, options.password)
+        self.api = api or BroadcastApi(
+            options.api, options.user, options.password, token=options.token
+        )
         self._stop = threading.Event()
         self.stop_reason = ""
 
@@ -178,8 +109,10 @@ class Broadcaster:
         return code
 
     def _broadcast(self, target: UploadTarget) -> int:
-        exe = ffmpeg_executable()
-        drawtext = self.options.encoder.input is None and drawtext_available(exe)
+        exe = ffmpeg_executable(self.options.ffmpeg)
+        encoder = self.options.encoder
+        pattern = encoder.input is None and encoder.listen is None
+        drawtext = pattern and drawtext_available(exe)
         with contextlib.ExitStack() as stack:
             if self.options.keep_workdir:
                 root = Path(tempfile.mkdtemp(prefix="publisher-"))
@@ -201,12 +134,15 @@ class Broadcaster:
                     expiration_seconds=new.expiration_seconds,
                 ),
             )
-            sync = PlaylistSync(
+            sync = HlsMirror(
                 outdir,
                 uploader,
+                renditions=tuple(r.name for r in encoder.renditions),
                 delete_uploaded=not self.options.keep_workdir,
                 on_first_upload=lambda: emit("first_upload", stream_id=target.stream_id),
             )
+            for rendition in encoder.renditions:
+                (outdir / rendition.name).mkdir()
             # Own session: a Ctrl-C in the terminal reaches us only, and we end ffmpeg
             # gracefully so that it closes the last segment and writes the end of list.
             ffmpeg = subprocess.Popen(
@@ -216,6 +152,8 @@ class Broadcaster:
                 start_new_session=True,
                 preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,  # noqa: PLW1509
             )
+            if encoder.listen is not None:
+                emit("listening", url=encoder.listen, stream_id=target.stream_id)
             started = time.monotonic()
             try:
                 while ffmpeg.poll() is None:
@@ -234,10 +172,18 @@ class Broadcaster:
             log.info("finishing: %s", self.stop_reason or "ffmpeg ended")
             ok = self._final_sync(sync)
             log.info(
-                "uploaded %d objects (%.1f MB), %d segments",
+                "uploaded %d objects (%.1f MB), %d segments, %d posters",
                 sync.uploader.objects_sent,
                 sync.uploader.bytes_sent / 1e6,
-                len(sync.uploaded),
+                sync.segments_uploaded,
+                sync.posters_sent,
+            )
+            emit(
+                "finished",
+                stream_id=target.stream_id,
+                segments=sync.segments_uploaded,
+                posters=sync.posters_sent,
+                bytes=sync.uploader.bytes_sent,
             )
             if not ok or (not asked_to_stop and ffmpeg.returncode != 0):
                 return 1
@@ -250,7 +196,7 @@ class Broadcaster:
             answer, fallback_endpoint_url=self.options.s3_endpoint_url
         )
 
-    def _final_sync(self, sync: PlaylistSync) -> bool:
+    def _final_sync(self, sync: HlsMirror) -> bool:
         for _ in range(5):
             if sync.sync(final=True):
                 return True

@@ -1,4 +1,4 @@
-"""Command line of the reference publisher."""
+"""``broadcast-publish``: the reference publisher's command line."""
 
 from __future__ import annotations
 
@@ -11,32 +11,54 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from publisher.broadcast import Broadcaster, Options
-from publisher.encoder import EncoderSettings
+from broadcast_publish.broadcast import Broadcaster, Options
+from broadcast_publish.encoder import (
+    EncoderSettings,
+    FfmpegNotFound,
+    ffmpeg_executable,
+    supports_protocol,
+)
+from broadcast_publish.ladder import DEFAULT_RENDITIONS, LADDER, parse_renditions
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
     from types import FrameType
 
-log = logging.getLogger("publisher")
+log = logging.getLogger("broadcast_publish")
+
+LISTEN_SCHEMES = ("rtmp://", "srt://")
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    """``BROADCAST_PUBLISH_<name>``, or the example publisher's ``PUBLISHER_<name>``."""
+    return os.environ.get(
+        f"BROADCAST_PUBLISH_{name}", os.environ.get(f"PUBLISHER_{name}", default)
+    )
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    ladder = ", ".join(f"{r.name} {r.video_kbps}k" for r in LADDER.values())
     parser = argparse.ArgumentParser(
-        prog="python -m publisher",
+        prog="broadcast-publish",
         description="Broadcast live HLS through a broadcast_api server, straight to S3.",
+        epilog="Environment: BROADCAST_PUBLISH_API, _TOKEN, _USER, _PASSWORD, _FFMPEG.",
     )
-    env = os.environ.get
     parser.add_argument(
         "--api",
-        default=env("PUBLISHER_API", "http://127.0.0.1:8000"),
-        help="base URL of the API (default: %(default)s; env PUBLISHER_API)",
+        default=env("API", "http://127.0.0.1:8000"),
+        help="base URL of the API, where /stream/start/ is (default: %(default)s)",
     )
-    parser.add_argument("--user", default=env("PUBLISHER_USER", "demo"), help="env PUBLISHER_USER")
+    parser.add_argument(
+        "--token",
+        default=env("TOKEN"),
+        help="API token, sent as 'Authorization: Token …' (prefer the environment "
+        "variable: flags show in `ps`); without it, --user and --password (HTTP Basic)",
+    )
+    parser.add_argument("--user", default=env("USER", "demo"))
     parser.add_argument(
         "--password",
-        default=env("PUBLISHER_PASSWORD", "demo"),
-        help="env PUBLISHER_PASSWORD (prefer it to the flag: flags show in `ps`)",
+        default=env("PASSWORD", "demo"),
+        help="prefer the environment variable to the flag: flags show in `ps`",
     )
     parser.add_argument(
         "--name", default=f"test pattern from {socket.gethostname()}", help="stream name"
@@ -52,6 +74,36 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=Path,
         default=None,
         help="media file to broadcast, looped (default: a test pattern with a UTC clock)",
+    )
+    parser.add_argument(
+        "--listen",
+        default=None,
+        metavar="URL",
+        help="receive an encoder's stream (OBS, vMix, a hardware encoder) on "
+        "rtmp://HOST:PORT/APP or srt://HOST:PORT?mode=listener and forward it",
+    )
+    parser.add_argument(
+        "--transcode",
+        action="store_true",
+        help="with --listen: encode even when the stream could be remuxed as it is",
+    )
+    parser.add_argument(
+        "--renditions",
+        default=None,
+        metavar="NAMES",
+        help="several renditions and a master playlist, e.g. 720p,480p,240p, or "
+        f"'default' ({','.join(DEFAULT_RENDITIONS)}); the ladder: {ladder}",
+    )
+    parser.add_argument(
+        "--poster-seconds",
+        type=float,
+        default=5.0,
+        help="upload a poster (poster.jpg) this often; 0 turns it off (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--ffmpeg",
+        default=env("FFMPEG"),
+        help="the ffmpeg to run (default: the imageio-ffmpeg wheel's, else ffmpeg on PATH)",
     )
     parser.add_argument(
         "--s3-endpoint-url",
@@ -81,6 +133,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.input is not None and not args.input.is_file():
         parser.error(f"--input {args.input}: no such file")
+    if args.input is not None and args.listen is not None:
+        parser.error("--input and --listen exclude each other")
+    if args.listen is not None and not args.listen.startswith(LISTEN_SCHEMES):
+        parser.error("--listen takes an rtmp:// or srt:// URL")
+    try:
+        args.renditions = parse_renditions(args.renditions) if args.renditions else ()
+    except ValueError as exc:
+        parser.error(f"--renditions: {exc}")
+    if args.poster_seconds < 0:
+        parser.error("--poster-seconds must be 0 (off) or positive")
     width, sep, height = str(args.size).partition("x")
     if not (sep and width.isdigit() and height.isdigit()):
         parser.error("--size must look like 1280x720")
@@ -93,9 +155,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s publisher %(levelname)s %(message)s",
+        format="%(asctime)s broadcast-publish %(levelname)s %(message)s",
         stream=sys.stderr,
     )
+    try:
+        args.ffmpeg = ffmpeg_executable(args.ffmpeg)
+    except FfmpegNotFound as exc:
+        log.error("%s", exc)
+        return 2
+    if (
+        args.listen
+        and args.listen.startswith("srt://")
+        and not supports_protocol(args.ffmpeg, "srt")
+    ):
+        log.error("this ffmpeg (%s) cannot receive SRT (no libsrt); use RTMP", args.ffmpeg)
+        return 2
     # Never DEBUG for these, even with -v: botocore's DEBUG logs print each request's
     # headers, which carry the session token and the signature.
     for noisy in ("botocore", "boto3", "urllib3"):
@@ -109,8 +183,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         s3_endpoint_url=args.s3_endpoint_url,
         keep_workdir=args.keep_workdir,
         public=args.public,
+        token=args.token,
+        ffmpeg=args.ffmpeg,
         encoder=EncoderSettings(
             input=args.input,
+            listen=args.listen,
+            transcode=args.transcode,
+            renditions=args.renditions,
+            poster_seconds=args.poster_seconds,
             size=args.size,
             fps=args.fps,
             video_kbps=args.video_kbps,

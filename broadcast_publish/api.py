@@ -1,4 +1,8 @@
-"""The two calls a broadcaster makes: start a stream, stop it (stdlib HTTP, Basic auth)."""
+"""The calls a broadcaster makes: start, refresh credentials, stop (stdlib HTTP).
+
+Authentication is the host's: a DRF token (``Authorization: Token …``, the docs'
+installation page sets up ``TokenAuthentication``) or HTTP Basic (the example project).
+"""
 
 from __future__ import annotations
 
@@ -75,14 +79,28 @@ class BroadcastApi:
     """A client of ``POST /stream/start/``, ``/stream/<id>/credentials/`` and
     ``/stream/stop/``."""
 
-    def __init__(self, base_url: str, user: str, password: str, *, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        *,
+        token: str | None = None,
+        timeout: float = 15.0,
+    ) -> None:
+        if urllib.parse.urlsplit(base_url).scheme not in ("http", "https"):
+            raise ApiError(f"the API URL must be http:// or https://, not {base_url!r}")
         self.base_url = base_url.rstrip("/")
-        token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+        if token:
+            authorization = f"Token {token}"
+        else:
+            basic = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+            authorization = f"Basic {basic}"
         self._headers = {
-            "Authorization": f"Basic {token}",
+            "Authorization": authorization,
             "Accept": "application/json",
             "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "broadcast-api-reference-publisher",
+            "User-Agent": "broadcast-publish",
         }
         self.timeout = timeout
 
@@ -119,9 +137,10 @@ class BroadcastApi:
     def _post(self, path: str, form: dict[str, str]) -> dict[str, Any]:
         url = f"{self.base_url}{path}"
         data = urllib.parse.urlencode(form).encode()
-        request = urllib.request.Request(url, data=data, headers=self._headers, method="POST")
+        # http(s) only: checked in __init__.
+        request = urllib.request.Request(url, data=data, headers=self._headers, method="POST")  # noqa: S310
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
                 body = response.read().decode("utf-8")
         except urllib.error.HTTPError as exc:
             text = exc.read().decode("utf-8", "replace")

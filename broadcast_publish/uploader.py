@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from mypy_boto3_s3 import S3Client
 
-    from publisher.api import UploadTarget
+    from broadcast_publish.api import UploadTarget
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +29,8 @@ PLAYLIST_CONTENT_TYPE = "application/vnd.apple.mpegurl"
 SEGMENT_CONTENT_TYPE = "video/mp2t"
 # Live playlists change every segment: players and caches must revalidate every time.
 PLAYLIST_CACHE_CONTROL = "no-cache"
+POSTER_CONTENT_TYPE = "image/jpeg"
+POSTER_CACHE_CONTROL = "max-age=5"
 # A segment never changes once written.
 SEGMENT_CACHE_CONTROL = "public, max-age=31536000, immutable"
 
@@ -48,6 +50,8 @@ def content_headers(filename: str) -> tuple[str, str]:
         return PLAYLIST_CONTENT_TYPE, PLAYLIST_CACHE_CONTROL
     if filename.endswith(".ts"):
         return SEGMENT_CONTENT_TYPE, SEGMENT_CACHE_CONTROL
+    if filename.endswith(".jpg"):  # the poster: rewritten every few seconds
+        return POSTER_CONTENT_TYPE, POSTER_CACHE_CONTROL
     return "application/octet-stream", "no-cache"
 
 
