@@ -194,7 +194,7 @@ def prepare(endpoint_url: str, *, bucket: str, region: str, origins: Sequence[st
                 "CORSRules": [
                     {
                         "AllowedOrigins": list(origins),
-                        "AllowedMethods": ["GET", "HEAD"],
+                        "AllowedMethods": ["GET", "HEAD", "PUT"],
                         "AllowedHeaders": ["*"],
                         "ExposeHeaders": ["Content-Length", "Content-Type", "ETag"],
                         "MaxAgeSeconds": 600,
@@ -291,7 +291,7 @@ def launch_emulator(
         env.pop(name, None)
     log: IO[bytes] | None = log_path.open("wb") if log_path else None
     proc = spawn(
-        [moto_server_executable(), "-H", "127.0.0.1", "-p", str(port)],
+        [python(), str(REPO / "scripts" / "moto_preflight.py"), "-H", "127.0.0.1", "-p", str(port)],
         env=env,
         stdout=log if log else subprocess.DEVNULL,
         stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
