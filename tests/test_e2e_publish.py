@@ -162,8 +162,8 @@ def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: 
     }
     # The playlist, every segment it lists, and the poster (a JPEG rewritten every 5 s).
     assert keys == {"index.m3u8", "poster.jpg", *names}
-    poster = stack.emulator.s3().get_object(
-        Bucket=stack.emulator.bucket, Key=f"{started['s3_bucket_path']}/poster.jpg"
+    poster = demo_stack.emulator.s3().get_object(
+        Bucket=demo_stack.emulator.bucket, Key=f"{started['s3_bucket_path']}/poster.jpg"
     )
     assert poster["ContentType"] == "image/jpeg"
     (tmp_path / "poster.jpg").write_bytes(poster["Body"].read())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ast
 import json
 import queue
-import shutil
 import signal
 import subprocess
 import sys
@@ -18,14 +17,13 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import boto3
 import pytest
 from botocore.config import Config
 
-from devtools.emulator import moto_server_executable
+from devtools.emulator import moto_server_available
 from devtools.paths import REPO
 from devtools.processes import stop_process
 from devtools.testing.requirements import require_or_skip
@@ -74,7 +72,7 @@ def answers(url: str) -> bool:
 
 
 def require_moto() -> None:
-    if not Path(moto_server_executable()).exists() and not shutil.which("moto_server"):
+    if not moto_server_available():
         require_or_skip("moto", "moto_server (moto[server]) is not installed")
 
 

@@ -19,9 +19,8 @@ import posixpath
 import statistics
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import m3u8
@@ -31,19 +30,12 @@ from broadcast_publish.cli import parse_args
 from broadcast_publish.encoder import EncoderSettings, build_command
 from broadcast_publish.ladder import DEFAULT_RENDITIONS, LADDER, parse_renditions
 from broadcast_publish.layout import PLAYLIST_NAME, POSTER_NAME
-from tests.e2e_support import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    decode_errors,
-    decoder_ffmpeg,
-    demo,
-    encoder_ffmpeg,
-    output_dir,
-    require_browser,
-    require_e2e,
-    running_stack,
-)
+from devtools.media import decode_errors, decoder_ffmpeg, encoder_ffmpeg
+from devtools.publisher import start_publisher
 from tests.servers import free_port
+
+if TYPE_CHECKING:
+    from devtools.stack import Stack
 
 RENDITIONS = "480p,360p,240p"  # three, light enough to encode in real time on 2 cores
 
@@ -130,14 +122,7 @@ def test_a_listener_remuxes_and_a_ladder_encodes_each_rendition(tmp_path: Path) 
 # -- against the demo stack ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_e2e()
-    with running_stack(tmp_path_factory.mktemp("encoders-stack")) as running:
-        yield running
-
-
-def objects_under(stack: Any, prefix: str) -> dict[str, bytes]:
+def objects_under(stack: Stack, prefix: str) -> dict[str, bytes]:
     s3 = stack.emulator.s3()
     listed = s3.list_objects_v2(Bucket=stack.emulator.bucket, Prefix=f"{prefix}/")
     return {
@@ -178,14 +163,18 @@ def assert_segments_decode(
 
 @pytest.mark.e2e
 @pytest.mark.timeout(150)
-def test_an_rtmp_encoder_is_forwarded_remuxed(stack: Any, tmp_path: Path) -> None:
+def test_an_rtmp_encoder_is_forwarded_remuxed(demo_stack: Stack, tmp_path: Path) -> None:
+    stack = demo_stack
     ffmpeg = decoder_ffmpeg()
     encoder = encoder_ffmpeg()
     assert ffmpeg is not None
     assert encoder is not None
     url = f"rtmp://127.0.0.1:{free_port()}/live"
-    publisher = demo.start_publisher(
-        stack, name="from obs", extra=["--listen", url], log_path=tmp_path / "publisher.log"
+    publisher = start_publisher(
+        stack.broadcaster(),
+        name="from obs",
+        extra=["--listen", url],
+        log_path=tmp_path / "publisher.log",
     )
     try:
         started = publisher.wait_event("started", timeout=30)
@@ -246,12 +235,13 @@ def http_get(url: str) -> tuple[int, str]:
 @pytest.mark.e2e
 @pytest.mark.timeout(150)
 def test_renditions_upload_a_master_and_every_rendition_decodes(
-    stack: Any, tmp_path: Path
+    demo_stack: Stack, tmp_path: Path
 ) -> None:
+    stack = demo_stack
     ffmpeg = decoder_ffmpeg()
     assert ffmpeg is not None
-    publisher = demo.start_publisher(
-        stack,
+    publisher = start_publisher(
+        stack.broadcaster(),
         name="three renditions",
         duration=8,
         extra=["--renditions", RENDITIONS, "--size", "854x480"],
@@ -289,34 +279,19 @@ def test_renditions_upload_a_master_and_every_rendition_decodes(
         assert m3u8.loads(text).is_endlist
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
 @pytest.mark.browser
 @pytest.mark.timeout(150)
-def test_hls_js_lists_every_rendition_and_plays(stack: Any, browser: Any, tmp_path: Path) -> None:
-    publisher = demo.start_publisher(
-        stack,
+def test_hls_js_lists_every_rendition_and_plays(
+    browser_stack: Stack, chromium: Any, tmp_path: Path, test_output_dir: Path
+) -> None:
+    stack = browser_stack
+    publisher = start_publisher(
+        stack.broadcaster(),
         name="ladder in the browser",
         extra=["--renditions", RENDITIONS, "--size", "854x480"],
         log_path=tmp_path / "publisher.log",
     )
-    page = browser.new_page()
+    page = chromium.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     try:
@@ -350,7 +325,7 @@ def test_hls_js_lists_every_rendition_and_plays(stack: Any, browser: Any, tmp_pa
     assert sorted(height for height, _ in levels) == [240, 360, 480]
     assert len(samples) >= 5, samples
     median = statistics.median(samples)
-    (output_dir() / "latency-renditions.txt").write_text(
+    (test_output_dir / "latency-renditions.txt").write_text(
         json.dumps({"renditions": RENDITIONS, "median_s": median, "samples_s": samples}) + "\n"
     )
     print(f"\nglass-to-glass latency, {RENDITIONS}: median {median:.2f} s over {samples}")

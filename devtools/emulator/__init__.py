@@ -16,7 +16,7 @@ from devtools.emulator.account import (
 from devtools.emulator.server import (
     Emulator,
     launch_emulator,
-    moto_server_executable,
+    moto_server_available,
     start_emulator,
 )
 
@@ -28,6 +28,6 @@ __all__ = [
     "SERVER_SECRET_ACCESS_KEY",
     "Emulator",
     "launch_emulator",
-    "moto_server_executable",
+    "moto_server_available",
     "start_emulator",
 ]

@@ -43,7 +43,8 @@ def boto_client(service: str, endpoint_url: str, region: str = DEFAULT_REGION) -
 
 
 def cors_rule(origins: Sequence[str]) -> dict[str, Any]:
-    """GET and HEAD for a browser player, PUT for the browser publisher, from the pages' origins."""
+    """From the pages' origins: GET and HEAD for a browser player, PUT for the browser
+    publisher."""
     return {
         "AllowedOrigins": list(origins),
         "AllowedMethods": ["GET", "HEAD", "PUT"],

@@ -1,12 +1,12 @@
-"""``moto_server`` (S3 + STS + IAM) on 127.0.0.1, started, prepared and stopped."""
+"""moto's server (S3 + STS + IAM) on 127.0.0.1, started, prepared and stopped."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from devtools.emulator.account import (
@@ -22,12 +22,30 @@ from devtools.processes import free_port, spawn, stop_process, wait_http
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
 
-def moto_server_executable() -> str:
-    """``moto_server`` beside the running interpreter (the venv's), else on PATH."""
-    candidate = Path(sys.executable).with_name("moto_server")
-    return str(candidate) if candidate.exists() else "moto_server"
+def moto_server_available() -> bool:
+    """Whether moto's server can run here (``moto[server]``, or the demo group's
+    ``moto[s3,sts,iam]`` with flask and flask-cors)."""
+    try:
+        return all(importlib.util.find_spec(name) for name in ("moto", "flask", "flask_cors"))
+    except ModuleNotFoundError:
+        return False
+
+
+def moto_server_command(port: int) -> list[str]:
+    """moto's server on 127.0.0.1, behind :mod:`devtools.emulator.moto_preflight` (which
+    answers CORS preflights the way S3 does), with the running interpreter (the venv's)."""
+    return [
+        sys.executable,
+        "-m",
+        "devtools.emulator.moto_preflight",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
 
 
 @dataclass
@@ -89,7 +107,7 @@ def launch_emulator(
         env.pop(name, None)
     log: IO[bytes] | None = log_path.open("wb") if log_path else None
     proc = spawn(
-        [moto_server_executable(), "-H", "127.0.0.1", "-p", str(port)],
+        moto_server_command(port),
         env=env,
         stdout=log if log else subprocess.DEVNULL,
         stderr=subprocess.STDOUT if log else subprocess.DEVNULL,

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
-from pathlib import Path
 
 from devtools import ceph_rgw
-from devtools.emulator import moto_server_executable
+from devtools.emulator import moto_server_available
 from devtools.media import encoder_ffmpeg
 from devtools.paths import HLS_JS, REPO
 from devtools.testing.requirements import require_or_skip
@@ -35,7 +33,7 @@ def require_e2e(kind: str = "e2e") -> None:
     """ffmpeg for the publisher and moto_server for the emulator."""
     if encoder_ffmpeg() is None:
         require_or_skip(kind, "ffmpeg (imageio-ffmpeg's binary) is not available")
-    if not Path(moto_server_executable()).exists() and not shutil.which("moto_server"):
+    if not moto_server_available():
         require_or_skip(kind, "moto_server (moto[server]) is not installed")
 
 

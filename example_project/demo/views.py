@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -52,6 +53,14 @@ def index(request: HttpRequest) -> HttpResponse:
         "demo/index.html",
         {"live_streams": list(live[:100]), "recent_streams": list(ended[:RECENT])},
     )
+
+
+@login_required
+def golive(request: HttpRequest) -> HttpResponse:
+    """Broadcast from this tab: the app's browser publisher (``broadcast_api/publisher.js``)
+    with the logged-in user's session (the API takes Django sessions, with the CSRF
+    token in a header)."""
+    return render(request, "demo/golive.html")
 
 
 def watch(request: HttpRequest, stream_id: UUID) -> HttpResponse:
