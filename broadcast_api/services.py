@@ -23,7 +23,6 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from broadcast_api import events
 from broadcast_api.conf import conf
 from broadcast_api.credentials import StorageGrant, get_credential_provider
 from broadcast_api.exceptions import (
@@ -41,7 +40,8 @@ from broadcast_api.models import (
 )
 from broadcast_api.policies import UploadScope
 from broadcast_api.signals import stream_started, stream_stopped
-from broadcast_api.webhook_models import STREAM_STARTED, STREAM_STOPPED
+from broadcast_api.webhooks import endpoints, outbox
+from broadcast_api.webhooks.models import STREAM_STARTED, STREAM_STOPPED
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -146,7 +146,7 @@ def start_stream(
             stream_id = uuid.uuid4()
             scope = upload_scope(stream_id)
             grant = get_credential_provider().issue(scope, duration_seconds=conf.CREDENTIALS_TTL)
-            subscribed = events.subscribers(STREAM_STARTED)
+            subscribed = endpoints.subscribers(STREAM_STARTED)
             # One transaction when there is more than the INSERT: the webhook outbox, or
             # a key (a concurrent start with it may win the unique constraint, and the
             # transaction around us must survive that).
@@ -164,7 +164,7 @@ def start_stream(
                         **values,
                     )
                     if subscribed:
-                        events.record(STREAM_STARTED, stream, subscribed, at=stream.start_date)
+                        outbox.record(STREAM_STARTED, stream, subscribed, at=stream.start_date)
             except IntegrityError:
                 # A concurrent start with the same key won: answer with its stream.
                 replay = idempotent_replay(owner, key, fingerprint) if key else None
@@ -264,7 +264,7 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
     if stream.status != StreamStatus.LIVE:
         return StopResult(stream=stream, stopped=False)
     now = timezone.now()
-    subscribed = events.subscribers(STREAM_STOPPED)
+    subscribed = endpoints.subscribers(STREAM_STOPPED)
     try:
         with transaction.atomic() if subscribed else contextlib.nullcontext():
             updated = model._default_manager.filter(pk=stream.pk, status=StreamStatus.LIVE).update(
@@ -277,7 +277,7 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
                     reason,
                 )
                 if subscribed:  # the outbox, in the UPDATE's transaction
-                    events.record(STREAM_STOPPED, stream, subscribed, at=now)
+                    outbox.record(STREAM_STOPPED, stream, subscribed, at=now)
         if not updated:  # another request stopped it between our read and our write
             stream.refresh_from_db(fields=["status", "stop_date", "stop_reason"])
             return StopResult(stream=stream, stopped=False)
@@ -287,7 +287,7 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
     logger.info("stream %s stopped (%s)", stream.pk, reason)
     transaction.on_commit(lambda: stream_stopped.send(sender=model, stream=stream, reason=reason))
     if conf.FINALIZE_RECORDINGS:
-        from broadcast_api.tasks import enqueue_finalize_recording
+        from broadcast_api.lifecycle.tasks import enqueue_finalize_recording
 
         transaction.on_commit(lambda: enqueue_finalize_recording(stream))
     return StopResult(stream=stream, stopped=True)

@@ -6,22 +6,28 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from django.core.checks import run_checks
+from django.core.checks import CheckMessage, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
 from broadcast_api.checks import check_settings
+from broadcast_api.webhooks.checks import check_webhooks
 
 ROLE_ARN = "arn:aws:iam::123456789012:role/broadcast-uploader"
 FLAT_SETTINGS = ("S3_BUCKET", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "S3_REGION")
 
 
+def checked() -> list[CheckMessage]:
+    """What the core's and the webhooks' setting checks say (not other apps')."""
+    return [*check_settings(None), *check_webhooks(None)]
+
+
 def ids() -> list[str]:
-    return [message.id for message in check_settings(None) if message.id is not None]
+    return [message.id for message in checked() if message.id is not None]
 
 
 def test_the_test_settings_are_clean() -> None:
-    assert check_settings(None) == []
+    assert checked() == []
 
 
 def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None:
@@ -59,7 +65,7 @@ def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None
     settings.BROADCAST_API_CREDENTIALS_TTL = 43200
     settings.BROADCAST_API_STS_CONNECT_TIMEOUT = 1
     settings.BROADCAST_API_PAGE_SIZE = 1
-    assert check_settings(None) == []
+    assert checked() == []
 
 
 @pytest.mark.django_db  # the model checks ask the database about JSON support
@@ -182,7 +188,7 @@ def test_each_invalid_setting_is_an_error_with_its_id(
     settings: Any, name: str, value: Any, expected: str
 ) -> None:
     setattr(settings, f"BROADCAST_API_{name}", value)
-    messages = check_settings(None)
+    messages = checked()
     assert [message.id for message in messages] == [expected]
     (message,) = messages
     assert message.is_serious()
@@ -284,7 +290,7 @@ def test_legacy_settings_are_w001(settings: Any) -> None:
             "AWS_SECRET_ACCESS_KEY": "legacy-secret",
         }
     }
-    messages = check_settings(None)
+    messages = checked()
     assert [message.id for message in messages] == ["broadcast_api.W001"]
     (message,) = messages
     assert not message.is_serious()
@@ -295,7 +301,7 @@ def test_legacy_settings_are_w001(settings: Any) -> None:
 
 def test_legacy_stream_model_is_e011(settings: Any) -> None:
     settings.BROADCAST_SETTINGS = {"STREAM_MODEL": "myapp.MyStream"}
-    messages = check_settings(None)
+    messages = checked()
     assert [message.id for message in messages] == [
         "broadcast_api.W001",
         "broadcast_api.E011",
@@ -306,7 +312,7 @@ def test_legacy_stream_model_is_e011(settings: Any) -> None:
 
 def test_unknown_legacy_keys_are_w002(settings: Any) -> None:
     settings.BROADCAST_SETTINGS = {"S3": {"BUCKET": "legacy-bucket", "ACL": "public"}, "X": 1}
-    messages = check_settings(None)
+    messages = checked()
     assert [message.id for message in messages] == [
         "broadcast_api.W001",
         "broadcast_api.W002",

@@ -23,9 +23,9 @@ import requests
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from broadcast_api import playlists
-from broadcast_api.playback import playback_token
+from broadcast_api.playback import playlists
 from broadcast_api.storage import get_storage
+from broadcast_api.viewing import playback_token
 from tests.racing import at_once
 from tests.servers import broadcaster_s3
 
@@ -480,7 +480,7 @@ def test_a_recording_plays_after_stop(
 
 
 def test_tokens_name_their_stream() -> None:
-    from broadcast_api.playback import token_stream_id
+    from broadcast_api.viewing import token_stream_id
 
     stream_id = uuid.uuid4()
     assert token_stream_id(playback_token(stream_id)) == stream_id

@@ -22,10 +22,10 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from broadcast_api import delivery as delivery_module
 from broadcast_api.models import get_stream_model
 from broadcast_api.services import start_stream
-from broadcast_api.webhook_models import (
+from broadcast_api.webhooks import delivery as delivery_module
+from broadcast_api.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
@@ -436,7 +436,8 @@ def test_with_a_backend_that_defers_retries_and_backstops_are_scheduled(
     """A worker backend (here the dummy one, which records what is enqueued) gets the
     delivery after commit, then from the delivery a backstop run at the lease's end and,
     after a 500, the retry at its backoff."""
-    from broadcast_api.tasks import deliver_webhook, task_backend
+    from broadcast_api.deferred import task_backend
+    from broadcast_api.webhooks.tasks import deliver_webhook
 
     dummy = "django.tasks.backends.dummy.DummyBackend"
     if "django_tasks" in type(task_backend()).__module__:  # Django 5.2: the backport
@@ -487,7 +488,7 @@ def test_hosts_that_cannot_be_reached_are_refused_or_recorded(settings: Any) -> 
 def test_a_task_that_cannot_be_enqueued_is_logged_not_raised(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from broadcast_api.tasks import enqueue_delivery, schedule_delivery
+    from broadcast_api.webhooks.tasks import enqueue_delivery, schedule_delivery
 
     settings.BROADCAST_API_TASK_QUEUE = "no-such-queue"
     with caplog.at_level("ERROR", logger="broadcast_api.tasks"):

@@ -1,4 +1,4 @@
-"""Where a stream is watched, and who may watch it.
+"""Where a stream is watched, and who may watch it (``broadcast_api.playback`` serves it).
 
 Two modes, chosen by ``BROADCAST_API_PLAYBACK_BASE_URL``:
 
@@ -24,6 +24,7 @@ from django.core.signing import BadSignature, Signer
 from django.urls import NoReverseMatch, reverse
 
 from broadcast_api.conf import conf
+from broadcast_api.hls import playlist_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -89,12 +90,6 @@ class Audience(NamedTuple):
         if getattr(user, "is_staff", False):
             return True
         return self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
-
-
-def playlist_key(stream: AbstractStream, rendition: str = "") -> str:
-    """The S3 key of the stream's playlist (``rendition``: a nested one, relative to the
-    stream's prefix): ``<prefix>/<BROADCAST_API_PLAYLIST_NAME>`` by default."""
-    return f"{stream.s3_prefix}/{rendition or conf.PLAYLIST_NAME}"
 
 
 def playlist_path(stream_id: uuid.UUID) -> str | None:
