@@ -1,6 +1,6 @@
 # make demo   run the example project against a local S3/STS emulator, with live video
 # make test   the whole suite on SQLite and PostgreSQL, with coverage
-# make lint   ruff + mypy --strict      make bench   the performance benchmark
+# make lint   ruff + mypy --strict + import contracts      make bench   the benchmark
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -43,6 +43,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 
 format: venv
 	$(VENV)/bin/ruff check --fix .

@@ -22,6 +22,7 @@ from broadcast_api.conf import (
     MIN_CREDENTIALS_TTL,
     conf,
 )
+from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
 from broadcast_api.policies import is_valid_bucket, is_valid_key_prefix, is_valid_region
 
 if TYPE_CHECKING:
@@ -164,8 +165,6 @@ def _check_credentials() -> list[CheckMessage]:
                 id="broadcast_api.E007",
             )
         )
-    from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
-
     if provider_class is not None and not (
         isinstance(provider_class, type) and issubclass(provider_class, CredentialProvider)
     ):
@@ -293,7 +292,7 @@ def _check_lifecycle() -> list[CheckMessage]:
 def _check_tasks() -> list[CheckMessage]:
     """Recordings (and webhooks) run as Django tasks: the framework and the backend."""
     try:  # imports django.tasks, or the backport
-        importlib.import_module("broadcast_api.tasks")
+        importlib.import_module("broadcast_api.deferred")
     except ImportError:
         return [
             Error(

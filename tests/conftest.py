@@ -8,8 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.core.cache import caches
 from rest_framework.test import APIClient
 
+from broadcast_api.signals import stream_stopped
+from broadcast_api.webhooks import endpoints
 from tests.servers import MotoServer, postgres_reachable, required, run_moto
 
 # Never let a developer's own AWS configuration leak into the tests.
@@ -42,7 +46,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 def empty_default_cache() -> None:
     """Each test starts with an empty default cache (throttles, webhook endpoints, ...):
     rows a test's transaction rolls back must not live on in it."""
-    from django.core.cache import caches
 
     caches["default"].clear()
 
@@ -51,7 +54,6 @@ def empty_default_cache() -> None:
 def stopped_signals() -> Iterator[list[dict[str, Any]]]:
     """Every ``stream_stopped`` sent during the test, as ``{"sender", "stream", "reason"}``
     (from any thread)."""
-    from broadcast_api.signals import stream_stopped
 
     received: list[dict[str, Any]] = []
     lock = threading.Lock()
@@ -71,14 +73,12 @@ def stopped_signals() -> Iterator[list[dict[str, Any]]]:
 def webhook_endpoints_cached(db: None) -> None:
     """Warm the list of webhook endpoints (cached for a minute, ``events``), as the first
     request of each minute does, so a test counting queries sees the steady ones."""
-    from broadcast_api import events
 
-    events.stored_endpoints()
+    endpoints.stored_endpoints()
 
 
 @pytest.fixture(scope="session")
 def moto_server() -> Iterator[MotoServer]:
-    from django.conf import settings
 
     try:
         with run_moto(

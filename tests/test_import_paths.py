@@ -12,6 +12,9 @@ import importlib
 import pytest
 from django.utils.module_loading import import_string
 
+from broadcast_api.conf import DEFAULT_PROVIDER
+from broadcast_api.credentials import CredentialProvider
+
 # old module -> {name: the module that now defines it}
 MOVED = {
     "broadcast_api.playback": {
@@ -128,8 +131,6 @@ def test_queued_task_paths_resolve_to_the_task_objects(path: str, defined_in: st
 
 
 def test_the_credential_provider_paths_still_import() -> None:
-    from broadcast_api.conf import DEFAULT_PROVIDER
-    from broadcast_api.credentials import CredentialProvider
 
     assert DEFAULT_PROVIDER == "broadcast_api.credentials.AssumeRoleProvider"
     for name in ("AssumeRoleProvider", "FederationTokenProvider"):

@@ -417,9 +417,9 @@ def test_with_a_task_backend_the_close_is_enqueued_after_commit(
     """With workers (here Django's dummy backend, which only records), the stop request
     does no S3 work: it enqueues the task once its transaction has committed."""
     try:
-        from django.tasks import task_backends
+        from django.tasks import task_backends  # noqa: PLC0415  (Django 6, or the 5.2 backport below)
     except ImportError:  # Django 5.2: the backport
-        from django_tasks import task_backends  # type: ignore[no-redef,import-not-found,unused-ignore]
+        from django_tasks import task_backends  # type: ignore[no-redef,import-not-found,unused-ignore]  # noqa: PLC0415
 
     dummy = "django.tasks.backends.dummy.DummyBackend"
     if "django_tasks" in task_backends.__module__:

@@ -23,11 +23,12 @@ import requests
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
+from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.playback import playlists
-from broadcast_api.storage import get_storage
-from broadcast_api.viewing import playback_token
+from broadcast_api.storage import ObjectNotFound, get_storage
+from broadcast_api.viewing import playback_token, token_stream_id
 from tests.racing import at_once
-from tests.servers import broadcaster_s3
+from tests.servers import broadcaster_s3, free_port, require_or_skip
 
 pytestmark = pytest.mark.django_db
 
@@ -378,10 +379,9 @@ def test_one_refresh_in_flight_per_stream(recorded: Broadcast, s3_reads: list[st
 @pytest.fixture
 def redis_cache(settings: Any) -> Iterator[str]:
     """A shared cache on the Redis at 127.0.0.1:6379, through Django's ``RedisCache``."""
-    from tests.servers import require_or_skip
 
     try:
-        import redis
+        import redis  # noqa: PLC0415  (optional: without Redis the test is skipped)
 
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
     except Exception as exc:  # ImportError, or the server is not there
@@ -424,7 +424,6 @@ def test_servers_sharing_redis_share_one_refresh(
 def test_s3_down_serves_the_stale_copy_then_503(
     live: Broadcast, api: APIClient, settings: Any
 ) -> None:
-    from tests.servers import free_port
 
     cached = api.get(live.playback_path)
     assert cached.status_code == 200
@@ -480,7 +479,6 @@ def test_a_recording_plays_after_stop(
 
 
 def test_tokens_name_their_stream() -> None:
-    from broadcast_api.viewing import token_stream_id
 
     stream_id = uuid.uuid4()
     assert token_stream_id(playback_token(stream_id)) == stream_id
@@ -490,8 +488,6 @@ def test_tokens_name_their_stream() -> None:
 
 def test_storage_failures_become_reasons(sts: Any) -> None:
     """What S3 says (a missing bucket, a missing key, no answer) is a reason, not a leak."""
-    from broadcast_api.exceptions import StorageUnavailable
-    from broadcast_api.storage import ObjectNotFound
 
     storage = get_storage()
     with pytest.raises(StorageUnavailable) as failed:

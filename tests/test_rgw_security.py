@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -553,9 +554,8 @@ def test_the_publisher_broadcasts_past_its_first_credentials_by_refreshing(
     """RGW enforces expiry (moto does not). With 10-second credentials, the reference
     publisher broadcasts for 26 seconds: it refreshes ahead of each expiry, segments keep
     arriving after the first credentials ran out, and those are refused by then."""
-    from types import SimpleNamespace
 
-    from tests.e2e_support import demo, require_e2e
+    from tests.e2e_support import demo, require_e2e  # noqa: PLC0415  (loads the demo scripts by path, only for this test)
 
     require_e2e("rgw")
     lifetime = 10

@@ -7,7 +7,8 @@ server's own client; a stream that never uploaded counts from its start), reason
 ``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
-Then it retries the recordings that were not closed (``recordings``).
+Then it retries the recordings that were not closed (``recordings``) and runs the
+features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
+from broadcast_api import hooks
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import playlist_key
@@ -45,7 +47,11 @@ class ReapReport:
     ended: list[tuple[AbstractStream, str]] = field(default_factory=list)
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
-    webhooks_resent: int = 0
+    swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
+
+    @property
+    def webhooks_resent(self) -> int:
+        return self.swept.get("webhooks", 0)
 
 
 def reap(
@@ -86,11 +92,8 @@ def reap(
         for stream in unfinished.iterator():
             if finalize_recording_of(stream.pk):
                 report.finalized.append(stream)
-    if not dry_run:  # webhooks whose retry is due, or whose worker died
-        from broadcast_api.webhooks.delivery import due_deliveries
-        from broadcast_api.webhooks.tasks import enqueue_deliveries
-
-        report.webhooks_resent = enqueue_deliveries(due_deliveries())
+    if not dry_run:  # each feature's own retries (webhooks: deliveries due again)
+        report.swept = hooks.sweep()
     return report
 
 

@@ -13,18 +13,18 @@ from django.utils.translation import gettext_lazy as _
 
 from broadcast_api.permissions import holds_change_permission
 from broadcast_api.webhooks.delivery import RefusedURL, reopen, resolve
-from broadcast_api.webhooks.models import (
-    EVENT_TYPES,
-    WebhookAttempt,
-    WebhookDelivery,
-    WebhookEndpoint,
-    new_webhook_secret,
-)
+from broadcast_api.webhooks.events import event_types
+from broadcast_api.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from broadcast_api.webhooks.secrets import new_webhook_secret
 from broadcast_api.webhooks.tasks import enqueue_deliveries
 
 if TYPE_CHECKING:
     from django.db.models import Model, QuerySet
     from django.http import HttpRequest
+
+
+def event_choices() -> list[tuple[str, str]]:
+    return [(event, event) for event in event_types()]
 
 
 def masked(secret: str) -> str:
@@ -34,7 +34,7 @@ def masked(secret: str) -> str:
 class WebhookEndpointForm(forms.ModelForm):  # type: ignore[type-arg]
     url = forms.URLField(max_length=2048, assume_scheme="https")
     events = forms.MultipleChoiceField(
-        choices=[(event, event) for event in EVENT_TYPES],
+        choices=event_choices,  # called per form: types registered later show up
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text=_("None ticked: every event."),

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from broadcast_api.checks import is_url, positive_int
 from broadcast_api.conf import conf
 from broadcast_api.webhooks.endpoints import configured_secrets
-from broadcast_api.webhooks.models import EVENT_TYPES
+from broadcast_api.webhooks.events import event_types
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -58,17 +58,17 @@ def check_webhooks(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
                 problem(
                     f"{name} has no valid secret.",
                     'A "whsec_<base64>" string (or a list of them while rotating); make one '
-                    'with python -c "from broadcast_api.webhooks.models import '
+                    'with python -c "from broadcast_api.webhooks.secrets import '
                     'new_webhook_secret as n; print(n())".',
                 )
             )
         events = hook.get("events")
         if events is not None and (
-            not isinstance(events, list | tuple) or not set(events) <= set(EVENT_TYPES)
+            not isinstance(events, list | tuple) or not set(events) <= set(event_types())
         ):
             messages.append(
                 problem(
-                    f"{name} events {events!r} are not among {list(EVENT_TYPES)}.",
+                    f"{name} events {events!r} are not among {list(event_types())}.",
                     "Leave events out to send every event.",
                 )
             )

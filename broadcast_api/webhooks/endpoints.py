@@ -13,7 +13,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from broadcast_api.conf import conf
-from broadcast_api.webhooks.models import EVENT_TYPES, WebhookEndpoint
+from broadcast_api.webhooks.events import event_types
+from broadcast_api.webhooks.models import WebhookEndpoint
 
 __all__ = [
     "ENDPOINTS_CACHE_KEY",
@@ -41,7 +42,7 @@ class Subscriber:
 def configured_endpoints() -> list[dict[str, Any]]:
     """``BROADCAST_API_WEBHOOKS``, each with ``events`` (default: all) filled in."""
     return [
-        {**endpoint, "events": list(endpoint.get("events") or EVENT_TYPES)}
+        {**endpoint, "events": list(endpoint.get("events") or event_types())}
         for endpoint in conf.WEBHOOKS
     ]
 
@@ -59,7 +60,7 @@ def stored_endpoints() -> list[tuple[int, str, list[str]]]:
     found: list[tuple[int, str, list[str]]] | None = cache.get(ENDPOINTS_CACHE_KEY)
     if found is None:
         found = [
-            (endpoint.pk, endpoint.url, list(endpoint.events or EVENT_TYPES))
+            (endpoint.pk, endpoint.url, list(endpoint.events or event_types()))
             for endpoint in WebhookEndpoint._default_manager.filter(enabled=True)
         ]
         cache.set(ENDPOINTS_CACHE_KEY, found, ENDPOINTS_CACHE_SECONDS)

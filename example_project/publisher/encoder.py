@@ -19,7 +19,7 @@ SEGMENT_PATTERN = "seg_%06d.ts"
 
 def ffmpeg_executable() -> str:
     """The static ffmpeg of the ``imageio-ffmpeg`` wheel (``IMAGEIO_FFMPEG_EXE`` overrides)."""
-    import imageio_ffmpeg
+    import imageio_ffmpeg  # noqa: PLC0415  (the publisher's own dependency, loaded when it encodes)
 
     exe: str = imageio_ffmpeg.get_ffmpeg_exe()
     return exe
