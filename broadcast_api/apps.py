@@ -26,8 +26,9 @@ class BroadcastAPIConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        # Both import models, which this module may not (Django imports it first).
+        # They import models, which this module may not (Django imports it first).
         from broadcast_api.lifecycle import receivers as lifecycle  # noqa: PLC0415
+        from broadcast_api.playback import receivers as playback  # noqa: PLC0415
         from broadcast_api.webhooks import receivers as webhooks  # noqa: PLC0415
 
         redaction.install()
@@ -36,3 +37,4 @@ class BroadcastAPIConfig(AppConfig):
         hooks.after_commit(signals.send_for)  # first: a host's receivers hear of it first
         webhooks.connect()
         lifecycle.connect()
+        playback.connect()

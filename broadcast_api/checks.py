@@ -5,16 +5,16 @@ Errors (E) stop ``runserver`` and ``migrate``; warnings (W) do not.
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from broadcast_api import deferred
 from broadcast_api.conf import (
     LEGACY_S3_KEYS,
     MAX_CREDENTIALS_TTL,
@@ -24,6 +24,7 @@ from broadcast_api.conf import (
 )
 from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
 from broadcast_api.policies import is_valid_bucket, is_valid_key_prefix, is_valid_region
+from broadcast_api.storage import S3Storage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,6 +43,7 @@ def is_url(value: str) -> bool:
 def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     messages += _check_storage()
+    messages += _check_storage_class()
     messages += _check_credentials()
     messages += _check_playback()
     messages += _check_lifecycle()
@@ -211,6 +213,24 @@ def _check_credentials() -> list[CheckMessage]:
     return messages
 
 
+def _check_storage_class() -> list[CheckMessage]:
+    path = conf.STORAGE
+    try:
+        storage = import_string(path) if isinstance(path, str) else None
+    except ImportError:
+        storage = None
+    if isinstance(storage, type) and issubclass(storage, S3Storage):
+        return []
+    return [
+        Error(
+            f"BROADCAST_API_STORAGE {path!r} is not an importable S3Storage subclass.",
+            hint="A dotted path to a subclass of broadcast_api.storage.S3Storage (the "
+            "default is broadcast_api.storage.S3Storage).",
+            id="broadcast_api.E020",
+        )
+    ]
+
+
 def _check_playback() -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     name = conf.PLAYLIST_NAME
@@ -290,20 +310,39 @@ def _check_lifecycle() -> list[CheckMessage]:
 
 
 def _check_tasks() -> list[CheckMessage]:
-    """Recordings (and webhooks) run as Django tasks: the framework and the backend."""
-    try:  # imports django.tasks, or the backport
-        importlib.import_module("broadcast_api.deferred")
-    except ImportError:
-        return [
-            Error(
-                "Django's Tasks framework is not available.",
-                hint='On Django 5.2, `pip install django-tasks` and add "django_tasks" to '
-                "INSTALLED_APPS (Django 6 has it built in).",
-                id="broadcast_api.E017",
-            )
-        ]
+    """Recordings and webhooks run as Django tasks: the framework and the backend."""
+    configured = getattr(settings, "TASKS", None)
+    if deferred.FRAMEWORK is None:  # (Django 6's own default TASKS is not the host's)
+        if (
+            configured != getattr(global_settings, "TASKS", None)
+            or conf.TASK_BACKEND != "default"
+            or conf.TASK_QUEUE != "default"
+        ):
+            return [
+                Error(
+                    "TASKS (or BROADCAST_API_TASK_BACKEND, BROADCAST_API_TASK_QUEUE) is set, "
+                    "but no Tasks framework is installed to honour it.",
+                    hint='On Django 5.2, `pip install django-tasks` and add "django_tasks" '
+                    "to INSTALLED_APPS (Django 6 has it built in); or remove the setting.",
+                    id="broadcast_api.E017",
+                )
+            ]
+        if conf.WEBHOOKS or conf.FINALIZE_RECORDINGS is True:
+            return [
+                Warning(
+                    "No Tasks framework is installed: webhook deliveries and closing "
+                    "recordings run in the web process, right after the commit that "
+                    "causes them (as Django's immediate backend would).",
+                    hint="For workers that retry on their own schedule, on Django 5.2 "
+                    '`pip install django-tasks django-tasks-db`, add "django_tasks" and '
+                    '"django_tasks_db" to INSTALLED_APPS and configure TASKS; or upgrade '
+                    "to Django 6.",
+                    id="broadcast_api.W007",
+                )
+            ]
+        return []
     # Unset, TASKS means one "default" immediate backend (Django 6 and the backport).
-    configured = getattr(settings, "TASKS", None) or {"default": {}}
+    configured = configured or {"default": {}}
     if conf.TASK_BACKEND not in configured:
         return [
             Error(

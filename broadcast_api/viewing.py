@@ -92,12 +92,33 @@ class Audience(NamedTuple):
         return self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
 
 
+# The playlist routes of StreamViewSets that routers mounted (``PlaylistMixin.as_view``
+# records each: URL name, lookup kwarg), for when there is no request to ask.
+mounted_playlist_routes: list[tuple[str, str]] = []
+
+
+def remember_playlist_route(url_name: str, lookup_kwarg: str) -> None:
+    if (url_name, lookup_kwarg) not in mounted_playlist_routes:
+        mounted_playlist_routes.append((url_name, lookup_kwarg))
+
+
+def playlist_routes() -> list[tuple[str, str]]:
+    """Where to look for a stream's playlist URL without a request, in order:
+    ``BROADCAST_API_PLAYLIST_URL_NAME`` when set; else ``broadcast_api.urls``' own, then
+    those of any router that mounted a ``StreamViewSet`` (subclass)."""
+    if conf.PLAYLIST_URL_NAME:
+        return [(conf.PLAYLIST_URL_NAME, "id")]
+    return [(PLAYLIST_URL_NAME, "id"), *mounted_playlist_routes]
+
+
 def playlist_path(stream_id: uuid.UUID) -> str | None:
-    """The playlist path under ``broadcast_api.urls``; ``None`` when they are not mounted."""
-    try:
-        return reverse(PLAYLIST_URL_NAME, kwargs={"id": stream_id})
-    except NoReverseMatch:
-        return None
+    """The playlist path of the first route that reverses; ``None`` when none is mounted."""
+    for url_name, lookup_kwarg in playlist_routes():
+        try:
+            return reverse(url_name, kwargs={lookup_kwarg: stream_id})
+        except NoReverseMatch:
+            continue
+    return None
 
 
 def playback_url(

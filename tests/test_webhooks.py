@@ -23,7 +23,7 @@ from django.utils import timezone
 from standardwebhooks import Webhook
 
 from broadcast_api import lifecycle
-from broadcast_api.deferred import task_backend
+from broadcast_api.deferred import FRAMEWORK, task_backend
 from broadcast_api.models import get_stream_model
 from broadcast_api.services import start_stream, stop_streams
 from broadcast_api.webhooks import delivery as delivery_module
@@ -432,17 +432,14 @@ def test_a_stored_body_is_what_was_signed(
 # -- workers' backends, and what can go wrong around a delivery ----------------------------
 
 
+@pytest.mark.tasks_framework  # a backend that defers
 def test_with_a_backend_that_defers_retries_and_backstops_are_scheduled(
     sts: Any, user: Any, receiver: Receiver, settings: Any, on_commit: Any
 ) -> None:
     """A worker backend (here the dummy one, which records what is enqueued) gets the
     delivery after commit, then from the delivery a backstop run at the lease's end and,
     after a 500, the retry at its backoff."""
-
-    dummy = "django.tasks.backends.dummy.DummyBackend"
-    if "django_tasks" in type(task_backend()).__module__:  # Django 5.2: the backport
-        dummy = "django_tasks.backends.dummy.DummyBackend"
-    settings.TASKS = {"default": {"BACKEND": dummy}}
+    settings.TASKS = {"default": {"BACKEND": f"{FRAMEWORK}.backends.dummy.DummyBackend"}}
     backend: Any = task_backend()
     receiver.script = [(500, 0.0)]
     with on_commit(execute=True):

@@ -2,11 +2,12 @@
 
 A refresh reads the broadcaster's playlist from S3 with the server's own identity, and
 rewrites it with the ``m3u8`` library: every media URI under the stream's prefix
-(segments, partial segments, init sections, keys, preload hints) becomes a presigned
-S3 URL; every nested playlist (variants, renditions, i-frame playlists, rendition
-reports) becomes this server's playlist URL for that rendition, with a token naming the
-stream. URIs that are absolute, or that resolve outside the stream's prefix, are left as
-the broadcaster wrote them and never presigned.
+(segments, partial segments, init sections, keys, preload hints) becomes a signed URL
+(``BROADCAST_API_MEDIA_SIGNER``: a presigned S3 URL by default, see ``signers``); every
+nested playlist (variants, renditions, i-frame playlists, rendition reports) becomes
+this server's playlist URL for that rendition, with a token naming the stream. URIs that
+are absolute, or that resolve outside the stream's prefix, are left as the broadcaster
+wrote them and never signed.
 
 The result is shared through Django's cache (``BROADCAST_API_PLAYLIST_CACHE``) for about
 half a target duration (a recording, which no longer changes, for longer), with one
@@ -34,6 +35,7 @@ from django.core.cache import caches
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
+from broadcast_api.playback.signers import get_media_signer
 from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
 from broadcast_api.viewing import Audience, playback_token
 
@@ -216,17 +218,20 @@ class PresignedUrls:
     def signer(
         self, stream_key: str, bucket: str
     ) -> tuple[Callable[[str], str], Callable[[], None]]:
-        """``(sign, done)``: ``sign(key)`` gives a URL; ``done()`` keeps what was used."""
+        """``(sign, done)``: ``sign(key)`` gives a URL; ``done()`` keeps what was used.
+        URLs of another signer (the setting changed) are never reused."""
+        stream_key = f"{conf.MEDIA_SIGNER}|{stream_key}"
         with self._lock:
             known = dict(self._by_stream.get(stream_key, {}))
         used: dict[str, tuple[str, float]] = {}
-        ttl = conf.PLAYBACK_URL_TTL
+        media_signer = get_media_signer()
+        ttl = media_signer.url_lifetime()
         now = time.time()
 
         def sign(key: str) -> str:
             found = known.get(key)
             if found is None or found[1] - now < ttl / 2:
-                url = get_storage().presign_get(bucket, key, expires_in=ttl)
+                url = media_signer.sign(key, bucket=bucket, expires_in=ttl)
                 found = (url, now + ttl)
             used[key] = found
             return found[0]
@@ -402,9 +407,9 @@ class PlaylistCache:
 
 
 def url_lifetime() -> int:
-    """How long the URLs in a rewrite stay valid: presigned URLs and nested-playlist
-    tokens, whichever expires first."""
-    return min(conf.PLAYBACK_URL_TTL, conf.PLAYBACK_TOKEN_TTL)
+    """How long the URLs in a rewrite stay valid: signed media URLs (the media signer's
+    lifetime) and nested-playlist tokens, whichever expires first."""
+    return min(get_media_signer().url_lifetime(), conf.PLAYBACK_TOKEN_TTL)
 
 
 def freshness(ended: bool, target_duration: float) -> float:

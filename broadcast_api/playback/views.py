@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponse
 from rest_framework import exceptions, viewsets
@@ -26,7 +26,7 @@ from broadcast_api.playback.playlists import (
     nested_playlist_url,
     servable,
 )
-from broadcast_api.viewing import Audience, token_stream_id
+from broadcast_api.viewing import Audience, remember_playlist_route, token_stream_id
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -61,6 +61,19 @@ class FirstRendererNegotiation(BaseContentNegotiation):
 class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
     """Serves ``playlist.m3u8`` for the streams of ``get_queryset()`` (when the action is
     ``playlist``, the ViewSet looks at every stream: the stream decides who may watch)."""
+
+    @classmethod
+    def as_view(cls, actions: Any = None, **initkwargs: Any) -> Any:
+        """As DRF's; a router mounting the playlist route is also remembered, so a
+        ``playback_url`` made without a request (webhooks, the function API) finds it,
+        whatever the router and basename."""
+        view = super().as_view(actions, **initkwargs)
+        basename = initkwargs.get("basename")
+        if basename and actions and actions.get("get") == "playlist":
+            remember_playlist_route(
+                f"{basename}-playlist", cls.lookup_url_kwarg or cls.lookup_field
+            )
+        return view
 
     # The shared, rewritten playlists (``broadcast_api.playback.playlists``).
     playlist_cache = PlaylistCache()
