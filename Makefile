@@ -1,7 +1,8 @@
 # make demo   run the example project against a local S3/STS emulator, with live video
 # make test   the whole suite on SQLite and PostgreSQL, with coverage, then the Django 5.2
 #             LTS line (Python 3.11, no Tasks framework) on both databases
-# make lint   ruff + mypy --strict + mkdocs build --strict    make bench   the benchmark
+# make lint   ruff + mypy --strict + import contracts + mkdocs --strict
+# make bench  the performance benchmark
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -70,6 +71,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
+	$(VENV)/bin/lint-imports
 	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 format: venv

@@ -5,16 +5,16 @@ Errors (E) stop ``runserver`` and ``migrate``; warnings (W) do not.
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import boto3
-from django.conf import settings
+from django.conf import global_settings, settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from django.utils.module_loading import import_string
 
+from broadcast_api import deferred
 from broadcast_api.conf import (
     LEGACY_S3_KEYS,
     MAX_CREDENTIALS_TTL,
@@ -22,7 +22,9 @@ from broadcast_api.conf import (
     MIN_CREDENTIALS_TTL,
     conf,
 )
+from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
 from broadcast_api.policies import is_valid_bucket, is_valid_key_prefix, is_valid_region
+from broadcast_api.storage import S3Storage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 ROLE_ARN_RE = re.compile(r"arn:aws(-[a-z-]+)?:iam::\d{0,12}:role/[\w+=,.@/-]{1,512}")
 
 
-def _is_url(value: str) -> bool:
+def is_url(value: str) -> bool:
     parts = urlsplit(value)
     return parts.scheme in {"http", "https"} and bool(parts.netloc)
 
@@ -41,11 +43,11 @@ def _is_url(value: str) -> bool:
 def check_settings(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
     messages: list[CheckMessage] = []
     messages += _check_storage()
+    messages += _check_storage_class()
     messages += _check_credentials()
     messages += _check_playback()
     messages += _check_lifecycle()
     messages += _check_tasks()
-    messages += _check_webhooks()
     messages += _check_legacy()
     if not settings.USE_TZ:
         messages.append(
@@ -113,7 +115,7 @@ def _check_storage() -> list[CheckMessage]:
         )
     for name in ("S3_ENDPOINT_URL", "STS_ENDPOINT_URL"):
         value = getattr(conf, name)
-        if value is not None and not _is_url(value):
+        if value is not None and not is_url(value):
             messages.append(
                 Error(
                     f"BROADCAST_API_{name} {value!r} is not an http(s) URL.",
@@ -165,8 +167,6 @@ def _check_credentials() -> list[CheckMessage]:
                 id="broadcast_api.E007",
             )
         )
-    from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
-
     if provider_class is not None and not (
         isinstance(provider_class, type) and issubclass(provider_class, CredentialProvider)
     ):
@@ -208,11 +208,27 @@ def _check_credentials() -> list[CheckMessage]:
                     id="broadcast_api.E009",
                 )
             )
-    messages += _check_positive_int(
-        "STS_MAX_ATTEMPTS", "1 disables retries; the default is 3.", "E009"
-    )
-    messages += _check_positive_int("PAGE_SIZE", "The default is 50.", "E010")
+    messages += positive_int("STS_MAX_ATTEMPTS", "1 disables retries; the default is 3.", "E009")
+    messages += positive_int("PAGE_SIZE", "The default is 50.", "E010")
     return messages
+
+
+def _check_storage_class() -> list[CheckMessage]:
+    path = conf.STORAGE
+    try:
+        storage = import_string(path) if isinstance(path, str) else None
+    except ImportError:
+        storage = None
+    if isinstance(storage, type) and issubclass(storage, S3Storage):
+        return []
+    return [
+        Error(
+            f"BROADCAST_API_STORAGE {path!r} is not an importable S3Storage subclass.",
+            hint="A dotted path to a subclass of broadcast_api.storage.S3Storage (the "
+            "default is broadcast_api.storage.S3Storage).",
+            id="broadcast_api.E020",
+        )
+    ]
 
 
 def _check_playback() -> list[CheckMessage]:
@@ -232,7 +248,7 @@ def _check_playback() -> list[CheckMessage]:
             )
         )
     base = conf.PLAYBACK_BASE_URL
-    if base is not None and not _is_url(base):
+    if base is not None and not is_url(base):
         messages.append(
             Error(
                 f"BROADCAST_API_PLAYBACK_BASE_URL {base!r} is not an http(s) URL.",
@@ -241,10 +257,10 @@ def _check_playback() -> list[CheckMessage]:
                 id="broadcast_api.E013",
             )
         )
-    messages += _check_positive_int(
+    messages += positive_int(
         "PLAYBACK_TOKEN_TTL", "Seconds a playback_url's token stays valid.", "E014"
     )
-    messages += _check_positive_int(
+    messages += positive_int(
         "PLAYBACK_URL_TTL",
         f"Seconds a presigned media URL stays valid, at most {MAX_PRESIGNED_URL_TTL}.",
         "E014",
@@ -262,12 +278,12 @@ def _check_playback() -> list[CheckMessage]:
 
 
 def _check_lifecycle() -> list[CheckMessage]:
-    messages = _check_positive_int(
+    messages = positive_int(
         "IDLE_TIMEOUT", "Seconds without a playlist upload before a stream is idle.", "E016"
     )
     for name in ("MAX_DURATION", "MAX_LIVE_STREAMS_PER_USER"):
         if getattr(conf, name) is not None:
-            messages += _check_positive_int(name, "None (no limit) or a positive integer.", "E016")
+            messages += positive_int(name, "None (no limit) or a positive integer.", "E016")
     if not isinstance(conf.FINALIZE_RECORDINGS, bool):
         messages.append(
             Error(
@@ -294,20 +310,39 @@ def _check_lifecycle() -> list[CheckMessage]:
 
 
 def _check_tasks() -> list[CheckMessage]:
-    """Recordings (and webhooks) run as Django tasks: the framework and the backend."""
-    try:  # imports django.tasks, or the backport
-        importlib.import_module("broadcast_api.tasks")
-    except ImportError:
-        return [
-            Error(
-                "Django's Tasks framework is not available.",
-                hint='On Django 5.2, `pip install django-tasks` and add "django_tasks" to '
-                "INSTALLED_APPS (Django 6 has it built in).",
-                id="broadcast_api.E017",
-            )
-        ]
+    """Recordings and webhooks run as Django tasks: the framework and the backend."""
+    configured = getattr(settings, "TASKS", None)
+    if deferred.FRAMEWORK is None:  # (Django 6's own default TASKS is not the host's)
+        if (
+            configured != getattr(global_settings, "TASKS", None)
+            or conf.TASK_BACKEND != "default"
+            or conf.TASK_QUEUE != "default"
+        ):
+            return [
+                Error(
+                    "TASKS (or BROADCAST_API_TASK_BACKEND, BROADCAST_API_TASK_QUEUE) is set, "
+                    "but no Tasks framework is installed to honour it.",
+                    hint='On Django 5.2, `pip install django-tasks` and add "django_tasks" '
+                    "to INSTALLED_APPS (Django 6 has it built in); or remove the setting.",
+                    id="broadcast_api.E017",
+                )
+            ]
+        if conf.WEBHOOKS or conf.FINALIZE_RECORDINGS is True:
+            return [
+                Warning(
+                    "No Tasks framework is installed: webhook deliveries and closing "
+                    "recordings run in the web process, right after the commit that "
+                    "causes them (as Django's immediate backend would).",
+                    hint="For workers that retry on their own schedule, on Django 5.2 "
+                    '`pip install django-tasks django-tasks-db`, add "django_tasks" and '
+                    '"django_tasks_db" to INSTALLED_APPS and configure TASKS; or upgrade '
+                    "to Django 6.",
+                    id="broadcast_api.W007",
+                )
+            ]
+        return []
     # Unset, TASKS means one "default" immediate backend (Django 6 and the backport).
-    configured = getattr(settings, "TASKS", None) or {"default": {}}
+    configured = configured or {"default": {}}
     if conf.TASK_BACKEND not in configured:
         return [
             Error(
@@ -330,96 +365,7 @@ def _check_tasks() -> list[CheckMessage]:
     return []
 
 
-def is_webhook_secret(value: Any) -> bool:
-    """A ``whsec_<base64>`` string the ``standardwebhooks`` library accepts."""
-    from standardwebhooks import Webhook
-
-    if not isinstance(value, str) or not value.startswith("whsec_"):
-        return False
-    try:
-        Webhook(value)
-    except Exception:  # any decoding error: not a secret
-        return False
-    return True
-
-
-def _check_webhooks() -> list[CheckMessage]:
-    from broadcast_api.events import configured_secrets
-    from broadcast_api.webhook_models import EVENT_TYPES
-
-    def problem(text: str, hint: str) -> Error:
-        return Error(text, hint=hint, id="broadcast_api.E018")
-
-    hooks = conf.WEBHOOKS
-    if not isinstance(hooks, list | tuple):
-        return [problem(f"BROADCAST_API_WEBHOOKS {hooks!r} is not a list.", EXAMPLE_WEBHOOK)]
-    messages: list[CheckMessage] = []
-    for index, hook in enumerate(hooks):
-        name = f"BROADCAST_API_WEBHOOKS[{index}]"
-        if not isinstance(hook, dict) or not _is_url(str(hook.get("url", ""))):
-            messages.append(problem(f"{name} has no http(s) url.", EXAMPLE_WEBHOOK))
-            continue
-        unknown = sorted(set(hook) - {"url", "secret", "events"})
-        if unknown:
-            messages.append(problem(f"{name} has unknown keys {unknown}.", EXAMPLE_WEBHOOK))
-        secrets = configured_secrets(hook)
-        if not secrets or not all(is_webhook_secret(value) for value in secrets):
-            messages.append(
-                problem(
-                    f"{name} has no valid secret.",
-                    'A "whsec_<base64>" string (or a list of them while rotating); make one '
-                    'with python -c "from broadcast_api.webhook_models import '
-                    'new_webhook_secret as n; print(n())".',
-                )
-            )
-        events = hook.get("events")
-        if events is not None and (
-            not isinstance(events, list | tuple) or not set(events) <= set(EVENT_TYPES)
-        ):
-            messages.append(
-                problem(
-                    f"{name} events {events!r} are not among {list(EVENT_TYPES)}.",
-                    "Leave events out to send every event.",
-                )
-            )
-    if not isinstance(conf.WEBHOOK_ALLOW_PRIVATE_URLS, bool):
-        messages.append(
-            problem("BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS is not a bool.", "True or False.")
-        )
-    for name in ("WEBHOOK_TIMEOUT", "WEBHOOK_RETRY_DELAY"):
-        value = getattr(conf, name)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            messages.append(
-                problem(f"BROADCAST_API_{name} {value!r} is not a positive number.", "Seconds.")
-            )
-    messages += _check_positive_int("WEBHOOK_MAX_ATTEMPTS", "The default is 8.", "E018")
-    return messages
-
-
-EXAMPLE_WEBHOOK = (
-    'E.g. [{"url": "https://hooks.example.com/broadcasts", "secret": "whsec_...", '
-    '"events": ["stream.started", "stream.stopped"]}].'
-)
-
-
-@register(Tags.security, deploy=True)
-def check_webhook_addresses(
-    app_configs: Sequence[AppConfig] | None, **kwargs: Any
-) -> list[CheckMessage]:
-    """``check --deploy``: webhooks allowed to reach private addresses."""
-    if conf.WEBHOOK_ALLOW_PRIVATE_URLS is True:
-        return [
-            Warning(
-                "BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS is True: webhooks may be sent to "
-                "loopback, private and link-local addresses (SSRF).",
-                hint="Leave it False in production unless your receivers are internal.",
-                id="broadcast_api.W006",
-            )
-        ]
-    return []
-
-
-def _check_positive_int(
+def positive_int(
     name: str, hint: str, check_id: str, *, maximum: int | None = None
 ) -> list[CheckMessage]:
     value = getattr(conf, name)

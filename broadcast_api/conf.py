@@ -13,6 +13,8 @@ from typing import Any
 from django.conf import settings as django_settings
 
 DEFAULT_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
+DEFAULT_STORAGE = "broadcast_api.storage.S3Storage"
+DEFAULT_MEDIA_SIGNER = "broadcast_api.playback.signers.S3PresignedUrlSigner"
 DEFAULT_STREAM_MODEL = "broadcast_api.Stream"
 MIN_CREDENTIALS_TTL = 900
 MAX_CREDENTIALS_TTL = 43200
@@ -145,6 +147,21 @@ class Settings:
     @property
     def PLAYBACK_URL_TTL(self) -> int:
         value: int = self._get("PLAYBACK_URL_TTL", 3600)
+        return value
+
+    @property
+    def PLAYLIST_URL_NAME(self) -> str | None:
+        value = self._get("PLAYLIST_URL_NAME", None)
+        return str(value) if value else None
+
+    @property
+    def MEDIA_SIGNER(self) -> str:
+        value: str = self._get("MEDIA_SIGNER", DEFAULT_MEDIA_SIGNER)
+        return value
+
+    @property
+    def STORAGE(self) -> str:
+        value: str = self._get("STORAGE", DEFAULT_STORAGE)
         return value
 
     @property

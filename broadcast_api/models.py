@@ -133,8 +133,9 @@ def get_stream_model() -> type[AbstractStream]:
     return model
 
 
-# The webhooks' models live in their own module; importing them here registers them.
-from broadcast_api.webhook_models import (  # noqa: E402
+# The features' models live in their packages, under this app's label: Django loads an
+# app's models from its ``models`` module, so importing them here registers them.
+from broadcast_api.webhooks.models import (  # noqa: E402
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,

@@ -19,7 +19,7 @@ from rest_framework import serializers
 
 from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import StreamStatus, StreamType
-from broadcast_api.playback import playback_url
+from broadcast_api.viewing import playback_url
 
 SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 

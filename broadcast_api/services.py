@@ -2,8 +2,9 @@
 
 Views, the seed's function API, the admin and management code all call these, so the
 rules live in one place: credentials first, then one INSERT; one conditional UPDATE
-decides a stop; signals are sent after commit, once, and webhook events are written in
-the same transaction as the change (``events``). A start may carry an
+decides a stop. Each change is announced through ``hooks``: what must be written with
+it (the webhook outbox) in its transaction, the rest (signals, closing the recording)
+after commit, once. A start may carry an
 ``Idempotency-Key`` (a retry returns the stream it created) and may be limited to
 ``BROADCAST_API_MAX_LIVE_STREAMS_PER_USER`` live streams.
 """
@@ -23,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from broadcast_api import events
+from broadcast_api import hooks
 from broadcast_api.conf import conf
 from broadcast_api.credentials import StorageGrant, get_credential_provider
 from broadcast_api.exceptions import (
@@ -40,8 +41,6 @@ from broadcast_api.models import (
     get_stream_model,
 )
 from broadcast_api.policies import UploadScope
-from broadcast_api.signals import stream_started, stream_stopped
-from broadcast_api.webhook_models import STREAM_STARTED, STREAM_STOPPED
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -146,11 +145,11 @@ def start_stream(
             stream_id = uuid.uuid4()
             scope = upload_scope(stream_id)
             grant = get_credential_provider().issue(scope, duration_seconds=conf.CREDENTIALS_TTL)
-            subscribed = events.subscribers(STREAM_STARTED)
-            # One transaction when there is more than the INSERT: the webhook outbox, or
-            # a key (a concurrent start with it may win the unique constraint, and the
-            # transaction around us must survive that).
-            atomic = transaction.atomic() if key or subscribed else contextlib.nullcontext()
+            writers = hooks.writers_for(hooks.STREAM_STARTED)
+            # One transaction when there is more than the INSERT: a writer (the webhook
+            # outbox), or a key (a concurrent start with it may win the unique
+            # constraint, and the transaction around us must survive that).
+            atomic = transaction.atomic() if key or writers else contextlib.nullcontext()
             try:
                 with atomic:
                     stream = model._default_manager.create(
@@ -163,8 +162,8 @@ def start_stream(
                         request_fingerprint=fingerprint,
                         **values,
                     )
-                    if subscribed:
-                        events.record(STREAM_STARTED, stream, subscribed, at=stream.start_date)
+                    change = hooks.Change(hooks.STREAM_STARTED, stream, at=stream.start_date)
+                    hooks.announce(change, writers)
             except IntegrityError:
                 # A concurrent start with the same key won: answer with its stream.
                 replay = idempotent_replay(owner, key, fingerprint) if key else None
@@ -175,7 +174,6 @@ def start_stream(
         logger.error("could not record a stream: %s", type_name(exc))
         raise DatabaseUnavailable("The stream could not be recorded.", reason="db_error") from None
     logger.info("stream %s started (owner %s)", stream.pk, getattr(owner, "pk", None))
-    transaction.on_commit(lambda: stream_started.send(sender=model, stream=stream))
     return StartResult(stream=stream, storage=grant)
 
 
@@ -256,17 +254,17 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
     """End ``stream`` exactly once, however many callers race to stop it.
 
     One conditional UPDATE (``WHERE id = ? AND status = 'live'``) decides. The winner
-    updates ``stream`` in memory and, after commit, sends ``stream_stopped`` and has the
-    recording finalized; a loser, or a stop of an ended stream, returns the stream as it
-    is in the database.
+    updates ``stream`` in memory and announces ``stream.stopped`` (after commit:
+    ``stream_stopped``, the recording closed); a loser, or a stop of an ended stream,
+    returns the stream as it is in the database.
     """
     model = type(stream)
     if stream.status != StreamStatus.LIVE:
         return StopResult(stream=stream, stopped=False)
     now = timezone.now()
-    subscribed = events.subscribers(STREAM_STOPPED)
+    writers = hooks.writers_for(hooks.STREAM_STOPPED)
     try:
-        with transaction.atomic() if subscribed else contextlib.nullcontext():
+        with transaction.atomic() if writers else contextlib.nullcontext():
             updated = model._default_manager.filter(pk=stream.pk, status=StreamStatus.LIVE).update(
                 status=StreamStatus.ENDED, stop_date=now, stop_reason=reason
             )
@@ -276,8 +274,8 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
                     now,
                     reason,
                 )
-                if subscribed:  # the outbox, in the UPDATE's transaction
-                    events.record(STREAM_STOPPED, stream, subscribed, at=now)
+                change = hooks.Change(hooks.STREAM_STOPPED, stream, at=now, reason=reason)
+                hooks.announce(change, writers)  # the writers in the UPDATE's transaction
         if not updated:  # another request stopped it between our read and our write
             stream.refresh_from_db(fields=["status", "stop_date", "stop_reason"])
             return StopResult(stream=stream, stopped=False)
@@ -285,11 +283,6 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
         logger.error("could not stop stream %s: %s", stream.pk, type_name(exc))
         raise DatabaseUnavailable("The stream could not be stopped.", reason="db_error") from None
     logger.info("stream %s stopped (%s)", stream.pk, reason)
-    transaction.on_commit(lambda: stream_stopped.send(sender=model, stream=stream, reason=reason))
-    if conf.FINALIZE_RECORDINGS:
-        from broadcast_api.tasks import enqueue_finalize_recording
-
-        transaction.on_commit(lambda: enqueue_finalize_recording(stream))
     return StopResult(stream=stream, stopped=True)
 
 

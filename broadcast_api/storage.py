@@ -13,11 +13,13 @@ logs or raises a secret.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
+from django.utils.module_loading import import_string
 
 from broadcast_api.clients import (
     NO_CREDENTIALS_HINT,
@@ -154,9 +156,19 @@ class S3Storage:
         return StorageUnavailable("Storage is unavailable.", reason=reason)
 
 
-_storage = S3Storage()
+_storages: dict[str, S3Storage] = {}
+_storages_lock = threading.Lock()
 
 
 def get_storage() -> S3Storage:
-    """The process's shared :class:`S3Storage`."""
-    return _storage
+    """The process's shared storage: one instance of ``BROADCAST_API_STORAGE`` (default
+    :class:`S3Storage`; a subclass may change how objects are read, written or
+    presigned), made on first use and shared by threads."""
+    path = conf.STORAGE
+    storage = _storages.get(path)
+    if storage is None:
+        with _storages_lock:
+            storage = _storages.get(path)
+            if storage is None:
+                storage = _storages[path] = import_string(path)()
+    return storage

@@ -15,32 +15,22 @@ then ``perform_stop()``.
 from __future__ import annotations
 
 import re
-import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from django.http import HttpResponse, QueryDict
+from django.http import QueryDict
 from rest_framework import exceptions, mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.permissions import AllowAny, IsAuthenticated
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
-from broadcast_api.playback import Audience, token_stream_id
-from broadcast_api.playlists import (
-    MEDIA_TYPE,
-    CachedPlaylist,
-    PlaylistCache,
-    nested_playlist_url,
-    servable,
-)
+from broadcast_api.playback.views import PlaylistMixin
 from broadcast_api.schema import StreamSchema
 from broadcast_api.serializers import (
     StartStreamResponseSerializer,
@@ -62,12 +52,8 @@ from broadcast_api.services import (
 
 if TYPE_CHECKING:
     from django.db.models import QuerySet
-    from rest_framework.parsers import BaseParser
     from rest_framework.request import Request
     from rest_framework.serializers import BaseSerializer
-
-# A rendition: a playlist's key relative to the stream's prefix.
-RENDITION_RE = re.compile(r"(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.m3u8")
 
 
 class StreamPagination(PageNumberPagination):
@@ -115,24 +101,12 @@ def request_params(request: Request) -> dict[str, Any]:
     return params
 
 
-class FirstRendererNegotiation(BaseContentNegotiation):
-    """Answer with the first renderer whatever ``Accept`` says (DRF's documented recipe).
-
-    The playlist action answers HLS itself; its errors are JSON. A player's ``Accept:
-    application/vnd.apple.mpegurl`` must not turn them into a 406.
-    """
-
-    def select_parser(self, request: Request, parsers: Iterable[BaseParser]) -> BaseParser:
-        return next(iter(parsers))
-
-    def select_renderer(
-        self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
-    ) -> tuple[BaseRenderer, str]:
-        renderer = next(iter(renderers))
-        return renderer, str(renderer.media_type)
-
-
-class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class StreamViewSet(
+    PlaylistMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
     """Start, stop, refresh, list, retrieve and edit streams, and serve their playlists.
 
     Serializers are chosen per action, as DRF's generic views choose theirs: the
@@ -160,9 +134,6 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:
         return exception_handler
-
-    # The shared, rewritten playlists (``broadcast_api.playlists``).
-    playlist_cache = PlaylistCache()
 
     def get_queryset(self) -> QuerySet[AbstractStream]:
         """The caller's streams; staff may retrieve and stop anyone's, but list their own.
@@ -258,57 +229,3 @@ class StreamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
 
     def perform_stop(self, stream: AbstractStream) -> StopResult:
         return stop_stream(stream, reason=StopReason.CLIENT)
-
-    # -- playback -----------------------------------------------------------------------
-
-    @action(
-        detail=True,
-        methods=["get"],
-        url_path="playlist.m3u8",
-        url_name="playlist",
-        permission_classes=[AllowAny],
-        content_negotiation_class=FirstRendererNegotiation,
-    )
-    def playlist(self, request: Request, id: str | None = None) -> HttpResponse:
-        """The stream's HLS playlist with presigned media URLs, to those who may watch.
-
-        From the shared cache this makes no query; a refresh makes one SELECT (the
-        stream, through ``get_object()``) and one S3 read. Whoever may not watch gets 404.
-        """
-        rendition = request.query_params.get("rendition", "")
-        if rendition and not RENDITION_RE.fullmatch(rendition):
-            raise exceptions.NotFound()
-        stream_id = self._stream_uuid(id)
-        token_is_for_this_stream = token_stream_id(request.query_params.get("token")) == stream_id
-        entry = self.playlist_cache.get(stream_id, rendition)
-        if entry is None or not entry.is_fresh(time.time()):
-            stream = self.get_object()
-            if not Audience.of(stream).admits(
-                request.user, token_for_this_stream=token_is_for_this_stream
-            ):
-                raise exceptions.NotFound()
-            entry = self.playlist_cache.refreshed(
-                stream,
-                rendition,
-                playlist_url=nested_playlist_url(request.path, stream.pk),
-                stale=entry,
-            )
-        elif not entry.audience.admits(
-            request.user, token_for_this_stream=token_is_for_this_stream
-        ):
-            raise exceptions.NotFound()
-        return self.get_playlist_response(servable(entry))
-
-    def get_playlist_response(self, entry: CachedPlaylist) -> HttpResponse:
-        """The playlist, cacheable by clients for what is left of its freshness."""
-        response = HttpResponse(entry.body, content_type=MEDIA_TYPE)
-        scope = "public" if entry.audience.is_public else "private"
-        response["Cache-Control"] = f"{scope}, max-age={entry.max_age(time.time())}"
-        return response
-
-    @staticmethod
-    def _stream_uuid(value: str | None) -> uuid.UUID:
-        try:
-            return uuid.UUID(str(value))
-        except ValueError:
-            raise exceptions.NotFound() from None

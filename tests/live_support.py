@@ -132,7 +132,7 @@ get_user_model().objects.create_user("live", password="live-password")
 import json, os
 stored = os.environ.get("BROADCAST_LIVE_STORED_ENDPOINT")
 if stored:
-    from broadcast_api.webhook_models import WebhookEndpoint
+    from broadcast_api.webhooks.models import WebhookEndpoint
     WebhookEndpoint.objects.create(**json.loads(stored))
 """
 

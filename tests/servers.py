@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 # Re-exported (the suite imports the rule from here); explicit for mypy's strict mode.
 from devtools.testing.requirements import require_or_skip as require_or_skip  # noqa: PLC0414
 from devtools.testing.requirements import required as required  # noqa: PLC0414
@@ -55,7 +57,7 @@ def wait_for_port(
 
 def postgres_reachable() -> tuple[bool, str]:
     try:
-        import psycopg
+        import psycopg  # noqa: PLC0415  (optional: a missing psycopg is reported, not raised)
     except ImportError:
         return False, "psycopg is not installed"
     try:
@@ -79,7 +81,6 @@ class MotoServer:
     secret_key: str = "testing-server-secret"
 
     def client(self, service: str) -> Any:
-        import boto3
 
         session: Any = boto3.session.Session()
         return session.client(
@@ -131,7 +132,6 @@ def run_moto(bucket: str, region: str = "us-west-1") -> Iterator[MotoServer]:
 
 def broadcaster_s3(start_body: dict[str, Any]) -> Any:
     """An S3 client holding the credentials a start (or refresh) response minted."""
-    import boto3
 
     s3 = start_body["endpoint"]["S3"]
     return boto3.session.Session().client(

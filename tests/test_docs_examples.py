@@ -92,10 +92,11 @@ def test_drfs_simple_router_would_add_a_slash(settings: Any) -> None:
 @pytest.fixture
 def api_key_urls(yourapp: Path, settings: Any) -> str:
     """The docs' ApiKeyAuthentication on the stream endpoints, with StreamRouter."""
-    from yourapp.authentication import (  # type: ignore[import-not-found]
+    # yourapp is written by the fixture, from the docs' blocks: importable only now.
+    from yourapp.authentication import (  # type: ignore[import-not-found]  # noqa: PLC0415
         ApiKeyAuthentication,
     )
-    from yourapp.urls import StreamRouter  # type: ignore[import-not-found]
+    from yourapp.urls import StreamRouter  # type: ignore[import-not-found]  # noqa: PLC0415
 
     class ApiKeyStreamViewSet(StreamViewSet):
         authentication_classes = [ApiKeyAuthentication]

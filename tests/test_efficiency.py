@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -92,7 +93,6 @@ def test_client_is_rebuilt_once_when_settings_change(
 
 
 def test_client_is_shared_by_threads(sts: Any) -> None:
-    from concurrent.futures import ThreadPoolExecutor
 
     provider = get_credential_provider()
     with ThreadPoolExecutor(8) as pool:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import yaml
+from django.core.cache import cache
 from django.core.management import call_command
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -29,7 +30,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_subclassed_viewset_changes_auth_and_throttling(sts: Any, user: Any) -> None:
     """tests/custom_urls.py: token authentication and a 1/min throttle, in a few lines."""
-    from django.core.cache import cache
 
     cache.clear()
     token = Token.objects.create(user=user)

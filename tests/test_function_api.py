@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.http import Http404
 from django.test import Client, RequestFactory
 from rest_framework.exceptions import ValidationError
 
@@ -68,7 +69,6 @@ def test_invalid_name_raises_validation_error_and_writes_nothing(sts: Any, user:
 
 
 def test_stop_of_someone_elses_stream_is_404(sts: Any, user: Any, other_user: Any) -> None:
-    from django.http import Http404
 
     start = RequestFactory().post("/")
     start.user = user

@@ -9,6 +9,7 @@ below. The counts are printed for the record.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -200,7 +201,6 @@ def test_stateful_phase_follows_the_links_from_start_to_stop(
     A stop or retrieve that answers 200 used a real stream id, which only the links from
     start's ``stream.id`` provide (generated ids are random UUIDs and answer 404).
     """
-    from collections import Counter
 
     schema = schemathesis.openapi.from_path(SCHEMA)
     session = requests.Session()

@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 import requests
 
-from broadcast_api.playlists import NOT_READY_SECONDS
+from broadcast_api.playback.playlists import NOT_READY_SECONDS
 from tests.live_support import ROOT
 from tests.servers import (
     ROLE_ARN,

@@ -19,6 +19,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from broadcast_api import lifecycle
+from broadcast_api.deferred import FRAMEWORK, task_backend
 from broadcast_api.models import get_stream_model
 from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port
@@ -411,21 +412,14 @@ def test_closing_recordings_can_be_turned_off(
     assert lifecycle.reap().finalized == []
 
 
+@pytest.mark.tasks_framework  # a worker backend
 def test_with_a_task_backend_the_close_is_enqueued_after_commit(
     sts: Any, client_for: Any, user: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     """With workers (here Django's dummy backend, which only records), the stop request
     does no S3 work: it enqueues the task once its transaction has committed."""
-    try:
-        from django.tasks import task_backends
-    except ImportError:  # Django 5.2: the backport
-        from django_tasks import task_backends  # type: ignore[no-redef,import-not-found,unused-ignore]
-
-    dummy = "django.tasks.backends.dummy.DummyBackend"
-    if "django_tasks" in task_backends.__module__:
-        dummy = "django_tasks.backends.dummy.DummyBackend"
-    settings.TASKS = {"default": {"BACKEND": dummy}}
-    backend: Any = task_backends["default"]
+    settings.TASKS = {"default": {"BACKEND": f"{FRAMEWORK}.backends.dummy.DummyBackend"}}
+    backend: Any = task_backend()
     client = client_for(user)
     body = start(client).json()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from rest_framework.test import APIClient
 
 from broadcast_api.models import get_stream_model
 
@@ -85,7 +86,6 @@ def test_staff_list_shows_only_their_own(client_for: Any, staff_user: Any, strea
 
 
 def test_session_login_works_with_csrf(sts: Any, user: Any) -> None:
-    from rest_framework.test import APIClient
 
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(user)

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
 import m3u8
@@ -23,11 +23,15 @@ import requests
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
-from broadcast_api import playlists
-from broadcast_api.playback import playback_token
-from broadcast_api.storage import get_storage
+from broadcast_api.checks import check_settings
+from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.playback import playlists
+from broadcast_api.playback.checks import check_media_signer
+from broadcast_api.playback.signers import MediaSigner, S3PresignedUrlSigner, get_media_signer
+from broadcast_api.storage import ObjectNotFound, S3Storage, StoredObject, get_storage
+from broadcast_api.viewing import playback_token, token_stream_id
 from tests.racing import at_once
-from tests.servers import broadcaster_s3
+from tests.servers import broadcaster_s3, free_port, require_or_skip
 
 pytestmark = pytest.mark.django_db
 
@@ -378,10 +382,9 @@ def test_one_refresh_in_flight_per_stream(recorded: Broadcast, s3_reads: list[st
 @pytest.fixture
 def redis_cache(settings: Any) -> Iterator[str]:
     """A shared cache on the Redis at 127.0.0.1:6379, through Django's ``RedisCache``."""
-    from tests.servers import require_or_skip
 
     try:
-        import redis
+        import redis  # noqa: PLC0415  (optional: without Redis the test is skipped)
 
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
     except Exception as exc:  # ImportError, or the server is not there
@@ -424,7 +427,6 @@ def test_servers_sharing_redis_share_one_refresh(
 def test_s3_down_serves_the_stale_copy_then_503(
     live: Broadcast, api: APIClient, settings: Any
 ) -> None:
-    from tests.servers import free_port
 
     cached = api.get(live.playback_path)
     assert cached.status_code == 200
@@ -480,7 +482,6 @@ def test_a_recording_plays_after_stop(
 
 
 def test_tokens_name_their_stream() -> None:
-    from broadcast_api.playback import token_stream_id
 
     stream_id = uuid.uuid4()
     assert token_stream_id(playback_token(stream_id)) == stream_id
@@ -490,8 +491,6 @@ def test_tokens_name_their_stream() -> None:
 
 def test_storage_failures_become_reasons(sts: Any) -> None:
     """What S3 says (a missing bucket, a missing key, no answer) is a reason, not a leak."""
-    from broadcast_api.exceptions import StorageUnavailable
-    from broadcast_api.storage import ObjectNotFound
 
     storage = get_storage()
     with pytest.raises(StorageUnavailable) as failed:
@@ -505,3 +504,83 @@ def test_storage_failures_become_reasons(sts: Any) -> None:
     with pytest.raises(StorageUnavailable) as missing_bucket:
         storage.read("no-such-bucket", "x")
     assert missing_bucket.value.reason == "s3_error"  # a configuration error, not "not ready"
+
+
+# -- extension points: the media signer and the storage ------------------------------------
+
+
+class CdnSigner(MediaSigner):
+    """What a CDN signer looks like (issue 15 brings a CloudFront one)."""
+
+    signed: ClassVar[list[tuple[str, str, int]]] = []
+
+    def url_lifetime(self) -> int:
+        return 600
+
+    def sign(self, key: str, *, bucket: str, expires_in: int) -> str:
+        self.signed.append((bucket, key, expires_in))
+        return f"https://cdn.example.com/{key}?expires_in={expires_in}"
+
+
+def test_the_media_signer_chosen_by_the_setting_signs_the_served_playlist(
+    live: Broadcast, api: APIClient, settings: Any
+) -> None:
+    settings.BROADCAST_API_MEDIA_SIGNER = "tests.test_playback.CdnSigner"
+    CdnSigner.signed.clear()
+    before = time.time()
+    uris = media_uris(api.get(live.playback_path).content)
+    assert uris == [
+        f"https://cdn.example.com/{live.prefix}/seg_00000{n}.ts?expires_in=600" for n in (7, 8)
+    ]
+    assert CdnSigner.signed == [
+        (live.bucket, f"{live.prefix}/seg_00000{n}.ts", 600) for n in (7, 8)
+    ]
+    assert isinstance(get_media_signer(), CdnSigner)
+    entry = playlists.PlaylistCache().get(uuid.UUID(live.id))
+    assert entry is not None
+    # Served no longer than half the signer's lifetime (not PLAYBACK_URL_TTL's hour).
+    assert before + 300 - 5 <= entry.usable_until <= time.time() + 300
+
+
+def test_the_default_signer_presigns_with_s3(live: Broadcast, api: APIClient) -> None:
+    assert type(get_media_signer()) is S3PresignedUrlSigner
+    [first, _] = media_uris(api.get(live.playback_path).content)
+    assert "X-Amz-Signature=" in first
+    assert requests.get(first, timeout=10).content == SEGMENT + b"seg_000007.ts"
+
+
+class CountingStorage(S3Storage):
+    reads: ClassVar[list[str]] = []
+
+    def read(self, bucket: str, key: str, *, if_none_match: str = "") -> StoredObject:
+        self.reads.append(key)
+        return super().read(bucket, key, if_none_match=if_none_match)
+
+
+def test_the_storage_chosen_by_the_setting_is_shared_and_used(
+    live: Broadcast, api: APIClient, settings: Any
+) -> None:
+    settings.BROADCAST_API_STORAGE = "tests.test_playback.CountingStorage"
+    CountingStorage.reads.clear()
+    assert get_storage() is get_storage()
+    assert type(get_storage()) is CountingStorage
+    assert api.get(live.playback_path).status_code == 200
+    assert CountingStorage.reads == [f"{live.prefix}/index.m3u8"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "check_id"),
+    [
+        ("MEDIA_SIGNER", "tests.test_playback.NoSuchSigner", "broadcast_api.E019"),
+        ("MEDIA_SIGNER", "tests.test_playback.CountingStorage", "broadcast_api.E019"),
+        ("STORAGE", "tests.test_playback.CdnSigner", "broadcast_api.E020"),
+        ("STORAGE", 42, "broadcast_api.E020"),
+    ],
+)
+def test_a_signer_or_storage_that_is_not_one_is_an_error(
+    settings: Any, name: str, value: Any, check_id: str
+) -> None:
+    setattr(settings, f"BROADCAST_API_{name}", value)
+    found = [m for m in [*check_settings(None), *check_media_signer(None)] if m.id == check_id]
+    assert len(found) == 1
+    assert found[0].is_serious()

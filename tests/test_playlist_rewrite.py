@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import m3u8
 
-from broadcast_api.playlists import resolve_key, rewrite
+from broadcast_api.playback.playlists import resolve_key, rewrite
 
 PREFIX = "streams/abc"
 

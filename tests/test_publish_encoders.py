@@ -19,6 +19,8 @@ import posixpath
 import statistics
 import subprocess
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -222,9 +224,6 @@ def test_an_rtmp_encoder_is_forwarded_remuxed(demo_stack: Stack, tmp_path: Path)
 
 
 def http_get(url: str) -> tuple[int, str]:
-    import urllib.error
-    import urllib.request
-
     try:
         with urllib.request.urlopen(url, timeout=10) as response:
             return response.status, response.read().decode()

@@ -14,6 +14,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -31,7 +33,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoints_
 
 
 def test_a_cold_endpoint_cache_costs_one_select_a_minute(user: Any) -> None:
-    from django.core.cache import cache
 
     cache.delete(events.ENDPOINTS_CACHE_KEY)
     first, second = make_stream(user), make_stream(user)
@@ -243,7 +244,6 @@ class OpenToAnonymous(StreamViewSet):
 
 
 def test_anonymous_cannot_stop_an_ownerless_stream(db: Any) -> None:
-    from django.contrib.auth.models import AnonymousUser
 
     stream = make_stream(None)
     response = stop_via(OpenToAnonymous, AnonymousUser(), stream.pk)

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from broadcast_api.webhook_models import new_webhook_secret
+from broadcast_api.webhooks.models import new_webhook_secret
 from tests.live_support import ROOT, LiveProject, pg_connect, running_live_project
 from tests.racing import at_once
 from tests.servers import MotoServer

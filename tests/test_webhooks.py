@@ -22,10 +22,12 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 from standardwebhooks import Webhook
 
-from broadcast_api import delivery as delivery_module
+from broadcast_api import lifecycle
+from broadcast_api.deferred import FRAMEWORK, task_backend
 from broadcast_api.models import get_stream_model
-from broadcast_api.services import start_stream
-from broadcast_api.webhook_models import (
+from broadcast_api.services import start_stream, stop_streams
+from broadcast_api.webhooks import delivery as delivery_module
+from broadcast_api.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
     WebhookDelivery,
@@ -33,6 +35,8 @@ from broadcast_api.webhook_models import (
     WebhookEvent,
     new_webhook_secret,
 )
+from broadcast_api.webhooks.tasks import deliver_webhook, enqueue_delivery, schedule_delivery
+from tests.servers import free_port
 from tests.webhook_receiver import Receiver, running_receiver
 
 urlpatterns = [path("admin/", admin.site.urls), path("", include("broadcast_api.urls"))]
@@ -128,8 +132,6 @@ def test_every_stop_reason_is_announced(
     settings: Any,
     reason: str,
 ) -> None:
-    from broadcast_api import lifecycle
-    from broadcast_api.services import stop_streams
 
     client = client_for(user)
     with on_commit(execute=True):
@@ -430,18 +432,14 @@ def test_a_stored_body_is_what_was_signed(
 # -- workers' backends, and what can go wrong around a delivery ----------------------------
 
 
+@pytest.mark.tasks_framework  # a backend that defers
 def test_with_a_backend_that_defers_retries_and_backstops_are_scheduled(
     sts: Any, user: Any, receiver: Receiver, settings: Any, on_commit: Any
 ) -> None:
     """A worker backend (here the dummy one, which records what is enqueued) gets the
     delivery after commit, then from the delivery a backstop run at the lease's end and,
     after a 500, the retry at its backoff."""
-    from broadcast_api.tasks import deliver_webhook, task_backend
-
-    dummy = "django.tasks.backends.dummy.DummyBackend"
-    if "django_tasks" in type(task_backend()).__module__:  # Django 5.2: the backport
-        dummy = "django_tasks.backends.dummy.DummyBackend"
-    settings.TASKS = {"default": {"BACKEND": dummy}}
+    settings.TASKS = {"default": {"BACKEND": f"{FRAMEWORK}.backends.dummy.DummyBackend"}}
     backend: Any = task_backend()
     receiver.script = [(500, 0.0)]
     with on_commit(execute=True):
@@ -471,7 +469,6 @@ def test_an_endpoint_gone_from_the_settings_fails_its_delivery(
 
 
 def test_hosts_that_cannot_be_reached_are_refused_or_recorded(settings: Any) -> None:
-    from tests.servers import free_port
 
     for url in ("ftp://hooks.example.com/x", "http:///nohost", "http://no-such-host.invalid/"):
         with pytest.raises(delivery_module.RefusedURL):
@@ -487,7 +484,6 @@ def test_hosts_that_cannot_be_reached_are_refused_or_recorded(settings: Any) -> 
 def test_a_task_that_cannot_be_enqueued_is_logged_not_raised(
     settings: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from broadcast_api.tasks import enqueue_delivery, schedule_delivery
 
     settings.BROADCAST_API_TASK_QUEUE = "no-such-queue"
     with caplog.at_level("ERROR", logger="broadcast_api.tasks"):

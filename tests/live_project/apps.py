@@ -7,6 +7,8 @@ from typing import Any
 
 from django.apps import AppConfig
 
+from broadcast_api.signals import stream_started, stream_stopped
+
 SIGNAL_LOG_ENV = "BROADCAST_LIVE_SIGNAL_LOG"
 
 
@@ -35,7 +37,6 @@ class LiveProjectConfig(AppConfig):
     label = "live_project"
 
     def ready(self) -> None:
-        from broadcast_api.signals import stream_started, stream_stopped
 
         stream_started.connect(on_started, dispatch_uid="live_project.started")
         stream_stopped.connect(on_stopped, dispatch_uid="live_project.stopped")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from broadcast_api.lifecycle import reap
+from broadcast_api.lifecycle.reaper import reap
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand
 
-from broadcast_api.delivery import due_deliveries
-from broadcast_api.tasks import enqueue_deliveries
+from broadcast_api.webhooks.delivery import due_deliveries
+from broadcast_api.webhooks.tasks import enqueue_deliveries
 
 if TYPE_CHECKING:
     from django.core.management.base import CommandParser

@@ -1,4 +1,4 @@
-"""The end of a broadcast that no client ends, and what is left behind.
+"""The end of a broadcast that no client ends.
 
 :func:`reap` (also ``manage.py broadcast_reap``, for cron or a Kubernetes CronJob) ends
 live streams whose broadcaster vanished: those whose playlist has not changed for
@@ -7,10 +7,8 @@ server's own client; a stream that never uploaded counts from its start), reason
 ``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
-
-:func:`finalize_recording_of` closes an ended stream's playlist with ``#EXT-X-ENDLIST``
-when the broadcaster did not, so the recording plays on demand. It runs as a task after
-the stop commits; whatever it could not do, the next :func:`reap` retries.
+Then it retries the recordings that were not closed (``recordings``) and runs the
+features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
 """
 
 from __future__ import annotations
@@ -18,25 +16,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import m3u8
 from django.utils import timezone
 
+from broadcast_api import hooks
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.hls import playlist_key
+from broadcast_api.lifecycle.recordings import finalize_recording_of
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
-from broadcast_api.playback import playlist_key
-from broadcast_api.playlists import MEDIA_TYPE
 from broadcast_api.services import stop_stream
-from broadcast_api.storage import ObjectNotFound, get_storage
+from broadcast_api.storage import get_storage
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+__all__ = ["FINALIZE_RETRY_WINDOW", "ReapReport", "reap"]
+
 logger = logging.getLogger("broadcast_api.lifecycle")
 
-ENDLIST = "#EXT-X-ENDLIST"
 # Ended streams whose recording is retried by the reaper (older ones are left alone).
 FINALIZE_RETRY_WINDOW = timedelta(days=7)
 
@@ -48,7 +47,11 @@ class ReapReport:
     ended: list[tuple[AbstractStream, str]] = field(default_factory=list)
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
-    webhooks_resent: int = 0
+    swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
+
+    @property
+    def webhooks_resent(self) -> int:
+        return self.swept.get("webhooks", 0)
 
 
 def reap(
@@ -89,11 +92,8 @@ def reap(
         for stream in unfinished.iterator():
             if finalize_recording_of(stream.pk):
                 report.finalized.append(stream)
-    if not dry_run:  # webhooks whose retry is due, or whose worker died
-        from broadcast_api.delivery import due_deliveries
-        from broadcast_api.tasks import enqueue_deliveries
-
-        report.webhooks_resent = enqueue_deliveries(due_deliveries())
+    if not dry_run:  # each feature's own retries (webhooks: deliveries due again)
+        report.swept = hooks.sweep()
     return report
 
 
@@ -112,39 +112,3 @@ def _end(
         report.ended.append((stream, reason))
         if on_end is not None:
             on_end(stream, reason)
-
-
-def finalize_recording_of(stream_id: Any) -> bool:
-    """Append ``#EXT-X-ENDLIST`` to an ended stream's playlist if it lacks one, and mark
-    the stream finalized. ``True`` when the recording is now closed (or has no playlist,
-    so nothing is left to close); ``False`` when S3 failed (logged; retried by reap)."""
-    model = get_stream_model()
-    stream = model._default_manager.filter(pk=stream_id).first()
-    if stream is None or stream.finalized_at is not None:
-        return stream is not None  # gone (nothing to close), or closed already
-    if stream.status != StreamStatus.ENDED:
-        return False  # still live: its broadcaster may still write the playlist
-    storage = get_storage()
-    key = playlist_key(stream)
-    try:
-        stored = storage.read(stream.s3_bucket, key)
-        text = stored.body.decode("utf-8", errors="replace")
-        if not m3u8.loads(text).is_endlist:
-            storage.write(
-                stream.s3_bucket, key, with_endlist(text).encode(), content_type=MEDIA_TYPE
-            )
-            logger.info("stream %s: recording closed with %s", stream.pk, ENDLIST)
-    except ObjectNotFound:
-        logger.info("stream %s: no playlist was uploaded; no recording to close", stream.pk)
-    except StorageUnavailable as exc:
-        logger.warning("stream %s: recording not closed (%s); reap retries", stream.pk, exc.reason)
-        return False
-    model._default_manager.filter(pk=stream.pk, finalized_at__isnull=True).update(
-        finalized_at=timezone.now()
-    )
-    return True
-
-
-def with_endlist(playlist: str) -> str:
-    """The playlist with ``#EXT-X-ENDLIST`` as its last line, the rest as it was."""
-    return playlist.rstrip("\n") + f"\n{ENDLIST}\n"

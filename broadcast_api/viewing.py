@@ -1,4 +1,4 @@
-"""Where a stream is watched, and who may watch it.
+"""Where a stream is watched, and who may watch it (``broadcast_api.playback`` serves it).
 
 Two modes, chosen by ``BROADCAST_API_PLAYBACK_BASE_URL``:
 
@@ -24,6 +24,7 @@ from django.core.signing import BadSignature, Signer
 from django.urls import NoReverseMatch, reverse
 
 from broadcast_api.conf import conf
+from broadcast_api.hls import playlist_key
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -91,18 +92,33 @@ class Audience(NamedTuple):
         return self.owner_id is not None and self.owner_id == getattr(user, "pk", None)
 
 
-def playlist_key(stream: AbstractStream, rendition: str = "") -> str:
-    """The S3 key of the stream's playlist (``rendition``: a nested one, relative to the
-    stream's prefix): ``<prefix>/<BROADCAST_API_PLAYLIST_NAME>`` by default."""
-    return f"{stream.s3_prefix}/{rendition or conf.PLAYLIST_NAME}"
+# The playlist routes of StreamViewSets that routers mounted (``PlaylistMixin.as_view``
+# records each: URL name, lookup kwarg), for when there is no request to ask.
+mounted_playlist_routes: list[tuple[str, str]] = []
+
+
+def remember_playlist_route(url_name: str, lookup_kwarg: str) -> None:
+    if (url_name, lookup_kwarg) not in mounted_playlist_routes:
+        mounted_playlist_routes.append((url_name, lookup_kwarg))
+
+
+def playlist_routes() -> list[tuple[str, str]]:
+    """Where to look for a stream's playlist URL without a request, in order:
+    ``BROADCAST_API_PLAYLIST_URL_NAME`` when set; else ``broadcast_api.urls``' own, then
+    those of any router that mounted a ``StreamViewSet`` (subclass)."""
+    if conf.PLAYLIST_URL_NAME:
+        return [(conf.PLAYLIST_URL_NAME, "id")]
+    return [(PLAYLIST_URL_NAME, "id"), *mounted_playlist_routes]
 
 
 def playlist_path(stream_id: uuid.UUID) -> str | None:
-    """The playlist path under ``broadcast_api.urls``; ``None`` when they are not mounted."""
-    try:
-        return reverse(PLAYLIST_URL_NAME, kwargs={"id": stream_id})
-    except NoReverseMatch:
-        return None
+    """The playlist path of the first route that reverses; ``None`` when none is mounted."""
+    for url_name, lookup_kwarg in playlist_routes():
+        try:
+            return reverse(url_name, kwargs={lookup_kwarg: stream_id})
+        except NoReverseMatch:
+            continue
+    return None
 
 
 def playback_url(
