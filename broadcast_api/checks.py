@@ -23,8 +23,9 @@ from broadcast_api.conf import (
     conf,
 )
 from broadcast_api.credentials import AssumeRoleProvider, CredentialProvider
+from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.policies import is_valid_bucket, is_valid_key_prefix, is_valid_region
-from broadcast_api.storage import S3Storage
+from broadcast_api.storage import ObjectNotFound, S3Storage, get_storage
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -77,13 +78,56 @@ def check_server_identity(
         return []
     return [
         Warning(
-            "The server has no AWS credentials for its S3-compatible endpoint: every start "
-            "will answer 503 (reason sts_no_credentials).",
+            "An S3 or STS endpoint URL is set and boto3 finds no credentials for the "
+            "server (neither both BROADCAST_API_AWS_* keys nor its own chain): unless the "
+            "process gets some at run time, starts answer 503 (reason sts_no_credentials).",
             hint="Set BROADCAST_API_AWS_ACCESS_KEY_ID and BROADCAST_API_AWS_SECRET_ACCESS_KEY, "
             "or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment.",
             id="broadcast_api.W004",
         )
     ]
+
+
+# The key a deploy check reads: under the prefix, where the server may read and list.
+BUCKET_PROBE_NAME = "broadcast-api-check"
+
+
+@register(Tags.compatibility, deploy=True)
+def check_bucket(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[CheckMessage]:
+    """``check --deploy``: the bucket exists. Starts never touch S3 (they only mint
+    credentials), so without this a missing bucket shows only when uploads fail.
+
+    One GET of a key that need not exist, under the prefix, with the server's identity:
+    ``NoSuchKey`` means the bucket is there, ``NoSuchBucket`` that it is not.
+    """
+    bucket = conf.S3_BUCKET
+    if not isinstance(bucket, str) or not is_valid_bucket(bucket):
+        return []  # E001 says so
+    key = f"{conf.KEY_PREFIX}/{BUCKET_PROBE_NAME}" if conf.KEY_PREFIX else BUCKET_PROBE_NAME
+    try:
+        get_storage().read(bucket, key)
+    except ObjectNotFound:
+        return []
+    except StorageUnavailable as exc:
+        if exc.reason == "s3_no_such_bucket":
+            return [
+                Error(
+                    f"The bucket {bucket!r} does not exist: broadcasters' uploads would fail.",
+                    hint="Create it (python -m devtools.emulator creates one for local "
+                    "work), or correct BROADCAST_API_S3_BUCKET and "
+                    "BROADCAST_API_S3_ENDPOINT_URL.",
+                    id="broadcast_api.E021",
+                )
+            ]
+        return [
+            Warning(
+                f"Could not tell whether the bucket {bucket!r} exists ({exc.reason}).",
+                hint="The server's identity needs s3:GetObject under the key prefix and "
+                "s3:ListBucket on it, and the endpoint must be reachable from here.",
+                id="broadcast_api.W008",
+            )
+        ]
+    return []  # the probe key exists: so does the bucket
 
 
 def _check_storage() -> list[CheckMessage]:

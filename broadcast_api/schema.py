@@ -309,7 +309,7 @@ OPERATIONS: dict[str, Operation] = {
             503: error(
                 "S3 failed and no cached copy is usable (`storage_unavailable`; `reason`: "
                 "`s3_timeout`, `s3_unreachable`, `s3_access_denied`, `s3_no_credentials`, "
-                "`s3_error`)."
+                "`s3_no_such_bucket`, `s3_error`)."
             ),
         },
         parameters=[

@@ -143,7 +143,12 @@ class S3Storage:
             return ObjectNotFound(operation)
         if if_none_match and (status == 304 or code == "304"):
             return NotModified(operation)
-        reason = "s3_access_denied" if code in DENIED_CODES or status == 403 else "s3_error"
+        if code == "NoSuchBucket":  # a configuration error, not an outage: say so
+            reason = "s3_no_such_bucket"
+        elif code in DENIED_CODES or status == 403:
+            reason = "s3_access_denied"
+        else:
+            reason = "s3_error"
         logger.warning("S3 %s failed: %s (%s, HTTP %s)", operation, reason, code, status)
         return StorageUnavailable("Storage is unavailable.", reason=reason)
 

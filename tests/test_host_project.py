@@ -203,6 +203,9 @@ def configured(host: Host, moto_server: MotoServer) -> Host:
         )
     deploy = host.manage("check", "--deploy", check=False)
     assert "broadcast_api.W004" not in deploy.stdout + deploy.stderr
+    # The bucket probe reached moto with that identity and found the bucket.
+    assert "broadcast_api.E021" not in deploy.stdout + deploy.stderr
+    assert "broadcast_api.W008" not in deploy.stdout + deploy.stderr
     return host
 
 

@@ -495,7 +495,7 @@ def test_storage_failures_become_reasons(sts: Any) -> None:
     storage = get_storage()
     with pytest.raises(StorageUnavailable) as failed:
         storage.write("no-such-bucket", "x/index.m3u8", b"#EXTM3U\n", content_type="text/plain")
-    assert failed.value.reason == "s3_error"
+    assert failed.value.reason == "s3_no_such_bucket"
     with pytest.raises(ObjectNotFound):
         storage.read("broadcast-test", "no/such/key.m3u8")
     assert storage.last_modified("broadcast-test", "no/such/key.m3u8") is None
@@ -503,7 +503,7 @@ def test_storage_failures_become_reasons(sts: Any) -> None:
     assert storage.last_modified("broadcast-test", "x/index.m3u8") is not None
     with pytest.raises(StorageUnavailable) as missing_bucket:
         storage.read("no-such-bucket", "x")
-    assert missing_bucket.value.reason == "s3_error"  # a configuration error, not "not ready"
+    assert missing_bucket.value.reason == "s3_no_such_bucket"  # configuration, not "not ready"
 
 
 # -- extension points: the media signer and the storage ------------------------------------

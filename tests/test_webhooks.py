@@ -172,13 +172,18 @@ def test_a_rolled_back_start_sends_nothing(
 
 
 def test_a_committed_start_is_delivered_the_same_way(
-    sts: Any, user: Any, receiver: Receiver, on_commit: Any
+    sts: Any, user: Any, receiver: Receiver, on_commit: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The control for the test above: the same call, committed, reaches the receiver."""
-    with on_commit(execute=True) as callbacks:
+    with (
+        caplog.at_level("INFO", logger="broadcast_api.delivery"),
+        on_commit(execute=True) as callbacks,
+    ):
         start_stream(owner=user, name="kept")
     assert len(callbacks) >= 1
     assert [item.payload["type"] for item in receiver.received] == ["stream.started"]  # type: ignore[index]
+    # A delivery that succeeded is INFO (a refused one is WARNING, below).
+    assert [r.levelname for r in caplog.records if r.name == "broadcast_api.delivery"] == ["INFO"]
 
 
 def test_no_endpoint_no_outbox_and_start_stays_one_insert(
@@ -348,14 +353,23 @@ def test_private_addresses_are_refused(address: str, public: bool) -> None:
 
 
 def test_a_loopback_receiver_is_refused_unless_allowed(
-    sts: Any, user: Any, receiver: Receiver, settings: Any, on_commit: Any
+    sts: Any,
+    user: Any,
+    receiver: Receiver,
+    settings: Any,
+    on_commit: Any,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings.BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = False
-    with on_commit(execute=True):
+    with caplog.at_level("INFO", logger="broadcast_api.delivery"), on_commit(execute=True):
         start_stream(owner=user)
     delivery = single_delivery()
     assert (delivery.status, delivery.last_error) == ("failed", "RefusedURL")
     assert receiver.received == []
+    # The task succeeded; only a WARNING says the event was given up on (issue 19.4).
+    [logged] = [r for r in caplog.records if r.name == "broadcast_api.delivery"]
+    assert logged.levelname == "WARNING"
+    assert "failed (RefusedURL)" in logged.getMessage()
     with pytest.raises(delivery_module.RefusedURL):
         delivery_module.resolve("http://localhost:8000/hook")
 

@@ -1,18 +1,22 @@
 """Webhooks' system checks: ``BROADCAST_API_WEBHOOKS`` and the delivery settings
-(``broadcast_api.E018``), and private addresses at ``check --deploy`` (``W006``).
+(``broadcast_api.E018``), endpoints that every delivery would refuse (``W009``), and
+private addresses allowed at ``check --deploy`` (``W006``).
 
 Registered when ``webhooks.receivers`` is imported, in the app's ``ready()``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 from standardwebhooks import Webhook
 
 from broadcast_api.checks import is_url, positive_int
 from broadcast_api.conf import conf
+from broadcast_api.webhooks.delivery import is_public_address
 from broadcast_api.webhooks.endpoints import configured_secrets
 from broadcast_api.webhooks.events import event_types
 
@@ -21,7 +25,15 @@ if TYPE_CHECKING:
 
     from django.apps import AppConfig
 
-__all__ = ["check_webhook_addresses", "check_webhooks", "is_webhook_secret"]
+__all__ = [
+    "always_refused",
+    "check_refused_endpoints",
+    "check_webhook_addresses",
+    "check_webhooks",
+    "is_webhook_secret",
+]
+
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain"})
 
 
 def is_webhook_secret(value: Any) -> bool:
@@ -58,8 +70,8 @@ def check_webhooks(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
                 problem(
                     f"{name} has no valid secret.",
                     'A "whsec_<base64>" string (or a list of them while rotating); make one '
-                    'with python -c "from broadcast_api.webhooks.secrets import '
-                    'new_webhook_secret as n; print(n())".',
+                    "with python -c \"import secrets,base64; print('whsec_'+base64."
+                    'b64encode(secrets.token_bytes(32)).decode())".',
                 )
             )
         events = hook.get("events")
@@ -84,6 +96,43 @@ def check_webhooks(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> li
             )
     messages += positive_int("WEBHOOK_MAX_ATTEMPTS", "The default is 8.", "E018")
     return messages
+
+
+def always_refused(url: str) -> bool:
+    """Whether every delivery to ``url`` would be refused as a private address, told
+    without a DNS lookup: ``localhost`` and IP literals that are not public. (A name
+    that resolves to a private address is refused too, but only a lookup can tell, and
+    checks stay off the network.)"""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host in LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False  # a name
+    return not is_public_address(host)
+
+
+@register(Tags.compatibility)
+def check_refused_endpoints(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """A configured endpoint on loopback or a private address, while private URLs are
+    not allowed: its deliveries would all fail (the task still succeeds)."""
+    hooks = conf.WEBHOOKS
+    if conf.WEBHOOK_ALLOW_PRIVATE_URLS is True or not isinstance(hooks, list | tuple):
+        return []
+    return [
+        Warning(
+            f"BROADCAST_API_WEBHOOKS[{index}] is on a loopback or private address: every "
+            "delivery to it will be refused.",
+            hint="Use a public address, or set BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = "
+            "True where receivers are internal (check --deploy then warns, W006).",
+            id="broadcast_api.W009",
+        )
+        for index, hook in enumerate(hooks)
+        if isinstance(hook, dict) and always_refused(str(hook.get("url", "")))
+    ]
 
 
 EXAMPLE_WEBHOOK = (

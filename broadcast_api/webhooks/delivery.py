@@ -244,7 +244,10 @@ def attempt(delivery_id: int, *, schedule: Callable[[int, float], None] | None =
         error=outcome.error,
     )
     result = settle(delivery, outcome)
-    logger.info(
+    # A delivery given up on (refused, gone, out of attempts) is an operator's problem:
+    # the task itself succeeded, so only this log line says the event was not delivered.
+    logger.log(
+        logging.WARNING if result == "failed" else logging.INFO,
         "webhook %s (%s), delivery %s to %s: attempt %d, %s (%s) in %d ms",
         delivery.event.type,
         delivery.event.pk,
