@@ -132,7 +132,15 @@ def test_restop_is_one_select_and_answers_the_first_stop_date(
         second, executed = statements_of(lambda: stop_via(StreamViewSet, user, stream.pk))
     assert second.status_code == 200
     assert executed == ["SELECT"]
-    assert second.data == first.data
+
+    def without_token(data: Any) -> dict[str, Any]:
+        # Each answer mints a fresh playback token (its expiry counts from now, so two
+        # answers a second apart differ there); everything else is the first stop's.
+        stream = {**data["stream"], "playback_url": data["stream"]["playback_url"].split("?")[0]}
+        return {**data, "stream": stream}
+
+    assert without_token(second.data) == without_token(first.data)
+    assert second.data["stream"]["stop_date"] == first.data["stream"]["stop_date"]
     assert len(stopped_signals) == 1
 
 
