@@ -227,7 +227,9 @@ def test_twenty_second_credentials_refresh_through_a_45_second_broadcast(
         if a is not None and b is not None
     ]
     assert max(jumps) <= 2 * target, jumps
+    # Nor did a refresh hold the uploads up: no file waited seconds for its turn.
     lags = [e["detail"]["seconds"] for e in seen if e["type"] == "lag"]
+    assert max(lags) < 5, lags
 
     report = {
         "credentials_ttl_s": SHORT_CREDENTIALS_TTL,
