@@ -3,6 +3,7 @@
 #             LTS line (Python 3.11, no Tasks framework) on both databases
 # make lint   ruff + mypy --strict + import contracts + mkdocs --strict
 # make bench  the performance benchmark
+# make publisher-js  rebuild broadcast_api/static/broadcast_api/publisher.js from js/publisher
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,16 +14,17 @@ VENV_DEMO := .venv-demo
 PYTEST_LTS := $(VENV_LTS)/bin/pytest
 COVERAGE_MIN := 95
 # The PostgreSQL pass runs what uses the test database; the suites that bring their own
-# servers and databases (rgw, e2e, browser, live) run once, in the first pass.
-ON_TEST_DATABASE := not rgw and not e2e and not browser and not live
+# servers and databases (rgw, e2e, browser, live) and the builds (packaging) run once, in
+# the first pass.
+ON_TEST_DATABASE := not rgw and not e2e and not browser and not live and not packaging
 # The LTS line runs everything on the test database, on both databases, and the
 # startproject host (a newcomer's Django 5.2 project built from the installation page).
 LTS_HOST := tests/test_host_project.py
 
-.PHONY: help venv venv-lts venv-demo hls-assets test test-main test-lts test-sqlite test-postgres coverage lint format demo bench schema tox clean
+.PHONY: help venv venv-lts venv-demo hls-assets publisher-js test test-main test-lts test-sqlite test-postgres coverage lint format demo bench schema tox clean
 
 help:
-	@sed -n '1,4p' Makefile
+	@sed -n '1,6p' Makefile
 
 venv: $(VENV)/.installed
 
@@ -46,6 +48,12 @@ example_project/static/vendor/hls.min.js: example_project/package.json example_p
 	cd example_project && npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p example_project/static/vendor
 	cp example_project/node_modules/hls.js/dist/hls.min.js $@
+
+# The browser publisher, built from its source and lockfile (esbuild) into the app's
+# static files; the file is committed, and tests/test_publisher_bundle.py fails when it is
+# not what this builds.
+publisher-js:
+	cd js/publisher && npm ci --no-audit --no-fund --loglevel=error && npm run build
 
 test: test-main test-lts
 
@@ -91,4 +99,4 @@ tox: venv
 	$(VENV)/bin/tox run-parallel
 
 clean:
-	rm -rf $(VENV) $(VENV_LTS) $(VENV_DEMO) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor test-output
+	rm -rf $(VENV) $(VENV_LTS) $(VENV_DEMO) build dist .tox .coverage .coverage.* example_project/node_modules example_project/static/vendor js/publisher/node_modules test-output

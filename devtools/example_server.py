@@ -12,9 +12,10 @@ from devtools.paths import EXAMPLE, REPO
 from devtools.processes import spawn, stop_process, wait_http
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
-    from devtools.emulator import Emulator
+DEFAULT_SETTINGS = "example_project.settings"
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo"
@@ -54,15 +55,22 @@ class ExampleServer:
             self._log = None
 
 
-def example_env(emulator: Emulator, db_path: Path) -> dict[str, str]:
-    """The environment of the example project: its settings read these variables."""
+def example_env(
+    storage_env: Mapping[str, str], db_path: Path, *, settings_module: str = DEFAULT_SETTINGS
+) -> dict[str, str]:
+    """The environment of the example project: its settings read these variables.
+
+    ``storage_env`` holds the ``BROADCAST_API_*`` settings of the S3/STS server (the
+    emulator's :meth:`~devtools.emulator.Emulator.server_env`, or a Ceph gateway's);
+    ``settings_module`` may name a module that imports the example's settings and
+    changes a few (a test's), importable from the checkout's root."""
     env = dict(os.environ)
     for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         env.pop(name, None)
-    env.update(emulator.server_env())
+    env.update(storage_env)
     env.update(
         {
-            "DJANGO_SETTINGS_MODULE": "example_project.settings",
+            "DJANGO_SETTINGS_MODULE": settings_module,
             "EXAMPLE_DB_PATH": str(db_path),
             "DJANGO_DEBUG": "1",
             "PYTHONUNBUFFERED": "1",

@@ -8,64 +8,49 @@ stop, the playlist lists every segment with ``#EXT-X-ENDLIST`` and ffmpeg decode
 recording from its first frame to its last. The glass-to-glass latency (the wall-clock
 time of the frame hls.js shows, from ``EXT-X-PROGRAM-DATE-TIME``, against now) goes to
 ``test-output/latency-browser.txt``.
+
+With 20-second credentials (``tests.short_credentials_settings``), a 45-second broadcast
+refreshes them before each runs out and uploads without a gap.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 import m3u8
 import pytest
 
 from devtools.media import decode_errors, decoder_ffmpeg
-from devtools.testing.prerequisites import CHROMIUM, CHROMIUM_ARGS, require_browser
-
-if TYPE_CHECKING:
-    from devtools.stack import Stack
+from devtools.stack import Stack, start_stack
+from devtools.testing.credentials import SHORT_CREDENTIALS_TTL
+from devtools.testing.prerequisites import require_browser
+from tests.browser_support import (
+    fake_media_chromium,
+    go_live,
+    localhost,
+    log_in,
+    stop_broadcast,
+    wait_for_segments,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 BROADCAST_SECONDS = 15
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+REFRESH_BROADCAST_SECONDS = 45
 
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    require_browser()
-    from playwright.sync_api import sync_playwright  # noqa: PLC0415  (loaded only when a browser test runs)
-
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[*CHROMIUM_ARGS, *FAKE_MEDIA],
-        )
-        try:
-            yield context
-        finally:
-            context.close()
-
-
-def localhost(url: str) -> str:
-    """The same URL on ``localhost``: a secure context, where WebCodecs and
-    ``getUserMedia`` exist (``127.0.0.1`` is one too, but the bucket's CORS rule and the
-    issue name ``localhost``)."""
-    return url.replace("://127.0.0.1:", "://localhost:")
-
-
-def log_in(page: Any, base: str, stack: Stack, then: str) -> None:
-    page.goto(f"{base}/admin/login/?next={then}")
-    page.fill("#id_username", stack.user)
-    page.fill("#id_password", stack.password)
-    page.click("input[type=submit]")
-    page.wait_for_url(f"{base}{then}")
+    with fake_media_chromium(tmp_path_factory.mktemp("chromium-profile")) as context:
+        yield context
 
 
 def test_a_tab_broadcasts_into_the_bucket_and_the_recording_plays(
@@ -78,29 +63,15 @@ def test_a_tab_broadcasts_into_the_bucket_and_the_recording_plays(
     errors: list[str] = []
     publisher_page = browser.new_page()
     publisher_page.on("pageerror", lambda exc: errors.append(str(exc)))
-    log_in(publisher_page, base, stack, "/golive/")
-    publisher_page.evaluate(
-        """() => { window.seen = [];
-        for (const type of ["live", "segment", "lag", "error", "stopped", "credentials"])
-            window.broadcastPublisher.addEventListener(type,
-                (e) => window.seen.push({type, detail: e.detail, at: Date.now()})); }"""
-    )
-    publisher_page.fill("#name", "from a tab")
-    publisher_page.click("#start")
-    publisher_page.wait_for_function(
-        "document.getElementById('state').textContent === 'live'", timeout=30_000
-    )
-    stream = publisher_page.evaluate("window.seen.find(e => e.type === 'live').detail.stream")
-    stream_id = stream["id"]
+    log_in(publisher_page, base, stack.user, stack.password, "/golive/")
+    stream_id = go_live(publisher_page, "from a tab")["id"]
     codecs = publisher_page.locator("#codecs").inner_text()
     assert codecs == "avc + opus"  # chromium on Linux encodes no AAC
 
     # A second page watches the live stream through its playback URL, in hls.js.
     viewer = browser.new_page()
     viewer.on("pageerror", lambda exc: errors.append(str(exc)))
-    publisher_page.wait_for_function(
-        "Number(document.getElementById('segments').textContent) >= 4", timeout=30_000
-    )
+    wait_for_segments(publisher_page, 4)
     viewer.goto(f"{base}/watch/{stream_id}/")
     viewer.wait_for_function(
         "(() => { const v = document.getElementById('video');"
@@ -123,11 +94,7 @@ def test_a_tab_broadcasts_into_the_bucket_and_the_recording_plays(
     viewer.close()
 
     time.sleep(max(0.0, BROADCAST_SECONDS - 8))
-    publisher_page.click("#stop")
-    publisher_page.wait_for_function(
-        "document.getElementById('state').textContent === 'ended'", timeout=30_000
-    )
-    seen = publisher_page.evaluate("window.seen")
+    seen = stop_broadcast(publisher_page)
     publisher_page.close()
     assert errors == []
     assert [e for e in seen if e["type"] == "error"] == []
@@ -169,3 +136,110 @@ def test_a_tab_broadcasts_into_the_bucket_and_the_recording_plays(
     (test_output_dir / "latency-browser.txt").write_text(json.dumps(report) + "\n")
     print(f"\nbrowser publisher -> hls.js: median {median:.2f} s, {len(names)} segments")
     assert median <= 4.0
+
+
+@pytest.fixture(scope="module")
+def short_credentials_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The browser stack, its example project minting 20-second credentials."""
+    require_browser()
+    stack = start_stack(
+        tmp_path_factory.mktemp("short-credentials-stack"),
+        settings_module="tests.short_credentials_settings",
+    )
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def signing_key(request: Any) -> str:
+    """The access key id a SigV4 request was signed with (``Credential=AKID/...``)."""
+    authorization = request.header_value("authorization") or ""
+    return authorization.split("Credential=", 1)[1].split("/", 1)[0]
+
+
+def test_twenty_second_credentials_refresh_through_a_45_second_broadcast(
+    short_credentials_stack: Stack, browser: Any, test_output_dir: Path
+) -> None:
+    stack = short_credentials_stack
+    base = localhost(stack.base_url)
+    errors: list[str] = []
+    page = browser.new_page()
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    puts: list[Any] = []  # every upload to the bucket
+    page.on(
+        "request",
+        lambda request: (
+            puts.append(request)
+            if request.method == "PUT" and request.url.startswith(stack.emulator.endpoint_url)
+            else None
+        ),
+    )
+    log_in(page, base, stack.user, stack.password, "/golive/")
+    stream_id = go_live(page, "twenty-second credentials")["id"]
+    page.wait_for_timeout(REFRESH_BROADCAST_SECONDS * 1000)
+    seen = stop_broadcast(page)
+    # When each upload started, by the browser's clock (as the events' times), and the
+    # key that signed it.
+    keys = [(request.timing["startTime"] / 1000, signing_key(request)) for request in puts]
+    page.close()
+    assert errors == []
+    assert [e for e in seen if e["type"] == "error"] == []  # not even a retried upload
+
+    # Refreshed: every credentials event says 20 s, one every 20 - 20/3 s or so, and the
+    # uploads moved to each new key in turn, never using one past its lifetime.
+    grants = [e for e in seen if e["type"] == "credentials"]
+    assert {e["detail"]["expiresIn"] for e in grants} == {SHORT_CREDENTIALS_TTL}
+    refreshes = len(grants) - 1
+    assert refreshes >= 3, grants
+    intervals = [(b["at"] - a["at"]) / 1000 for a, b in itertools.pairwise(grants)]
+    assert all(10 <= i <= SHORT_CREDENTIALS_TTL - 3 for i in intervals), intervals
+    used = list(dict.fromkeys(key for _, key in keys))  # in the order first used
+    assert len(used) == len(grants), (used, grants)
+    for grant, key in zip(grants, used, strict=True):
+        last_use = max(when for when, k in keys if k == key)
+        assert last_use - grant["at"] / 1000 < SHORT_CREDENTIALS_TTL, (key, grant)
+
+    # No gap: every segment listed, in one contiguous sequence, their wall-clock times
+    # following one another, 45 s of media in all.
+    s3 = stack.emulator.s3()
+    prefix = f"streams/{stream_id}"
+    listed = s3.list_objects_v2(Bucket=stack.emulator.bucket, Prefix=f"{prefix}/")
+    stored = {obj["Key"][len(prefix) + 1 :] for obj in listed["Contents"]}
+    body = s3.get_object(Bucket=stack.emulator.bucket, Key=f"{prefix}/index.m3u8")["Body"]
+    playlist = m3u8.loads(body.read().decode())
+    assert playlist.is_endlist
+    assert playlist.playlist_type == "event"
+    assert (playlist.media_sequence or 0) == 0
+    names = [str(segment.uri) for segment in playlist.segments]
+    assert names == [f"seg_{i:06d}.m4s" for i in range(len(names))]
+    assert {"init.mp4", *names} <= stored
+    uploaded = [e["detail"]["name"] for e in seen if e["type"] == "segment"]
+    assert uploaded == names
+    durations = [float(segment.duration or 0) for segment in playlist.segments]
+    assert sum(durations) >= REFRESH_BROADCAST_SECONDS - 2
+    assert all(s.program_date_time is not None for s in playlist.segments)
+    dated = [(s.program_date_time, float(s.duration or 0)) for s in playlist.segments]
+    target = float(playlist.target_duration or 1)
+    jumps = [
+        abs((b - a - timedelta(seconds=length)).total_seconds())
+        for (a, length), (b, _) in itertools.pairwise(dated)
+        if a is not None and b is not None
+    ]
+    assert max(jumps) <= 2 * target, jumps
+    # Nor did a refresh hold the uploads up: no file waited seconds for its turn.
+    lags = [e["detail"]["seconds"] for e in seen if e["type"] == "lag"]
+    assert max(lags) < 5, lags
+
+    report = {
+        "credentials_ttl_s": SHORT_CREDENTIALS_TTL,
+        "refreshes": refreshes,
+        "refresh_intervals_s": intervals,
+        "keys_used": len(used),
+        "segments": len(names),
+        "media_s": round(sum(durations), 3),
+        "max_pdt_jump_s": round(max(jumps), 3),
+        "max_upload_lag_s": round(max(lags), 3),
+    }
+    (test_output_dir / "refresh-browser.txt").write_text(json.dumps(report) + "\n")
+    print(f"\nbrowser refresh: {report}")

@@ -1,5 +1,6 @@
 """The docs' examples run as written: ``StreamRouter``, a custom authentication class
-described by an ``OpenApiAuthenticationExtension``, the webhook secret one-liner.
+described by an ``OpenApiAuthenticationExtension``, the webhook secret one-liner, and
+the browser publisher's bucket CORS rule is the one its Ceph RGW test puts on a bucket.
 
 The code blocks are read from ``docs/customising.md`` and ``docs/authentication.md``
 (by the file name in their first line) and written as a ``yourapp`` package, so an
@@ -8,6 +9,7 @@ example that stops working fails here.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -31,6 +33,7 @@ from rest_framework.test import APIClient
 from standardwebhooks import Webhook
 
 from broadcast_api.views import StreamViewSet
+from devtools.stack import gateway_cors_rule
 from tests.live_support import ROOT
 
 DOCS = ROOT / "docs"
@@ -170,3 +173,13 @@ def test_the_webhook_secret_one_liner_runs_without_a_project(settings: Any) -> N
     assert [m.id for m in checks.run_checks() if m.id == "broadcast_api.E018"] == []
     settings.BROADCAST_API_WEBHOOKS = [{**hook, "secret": secret.removeprefix("whsec_")}]
     assert "broadcast_api.E018" in [m.id for m in checks.run_checks()]
+
+
+def test_the_browser_pages_cors_rule_is_the_one_the_rgw_test_uses() -> None:
+    """docs/broadcasting/browser.md's JSON is what tests/test_browser_publisher_rgw.py
+    puts on its bucket (through :func:`devtools.stack.gateway_cors_rule`), origins aside."""
+    text = (DOCS / "broadcasting" / "browser.md").read_text()
+    [block] = [b for b in re.findall(r"```json\n(.*?)```", text, flags=re.DOTALL) if "PUT" in b]
+    [rule] = json.loads(block)["CORSRules"]
+    assert rule == gateway_cors_rule(rule["AllowedOrigins"])
+    assert rule["AllowedOrigins"] == ["https://studio.example.com"]

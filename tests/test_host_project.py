@@ -43,6 +43,7 @@ from tests.servers import (
     require_or_skip,
     wait_for_port,
 )
+from tests.wheels import build_wheel
 
 pytestmark = [pytest.mark.live, pytest.mark.timeout(300)]
 
@@ -81,30 +82,6 @@ class Host:
     @property
     def settings_file(self) -> Path:
         return self.directory / PROJECT / "settings.py"
-
-
-def build_wheel(into: Path) -> Path:
-    """``pip wheel --no-deps``, as the installation page says (hatchling comes from the venv)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-w",
-            str(into),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    [wheel] = into.glob("django_broadcast_api-*.whl")
-    return wheel
 
 
 @pytest.fixture(scope="module")

@@ -26,15 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from broadcast_api.credentials import AssumeRoleProvider, StorageGrant, reset_credential_provider
+from broadcast_api.credentials import StorageGrant, reset_credential_provider
 from broadcast_api.models import get_stream_model
 from devtools.ceph_rgw.clients import RGW, http_status, status_of
 from devtools.publisher import Broadcaster, start_publisher
+from devtools.testing.credentials import SHORT_LIVED_PROVIDER, ShortLivedAssumeRoleProvider
 from devtools.testing.prerequisites import require_e2e
 
 if TYPE_CHECKING:
@@ -53,15 +53,6 @@ MIB = 1024 * 1024
 SEGMENT = b"\x47" + bytes(187)  # one MPEG-TS packet
 PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2.0,\nseg0.ts\n"
 
-
-class ShortLivedAssumeRoleProvider(AssumeRoleProvider):
-    """AssumeRole below STS's 900 s minimum: only a test gateway accepts that."""
-
-    def get_client_config(self) -> Config:
-        return super().get_client_config().merge(Config(parameter_validation=False))
-
-
-SHORT_LIVED_PROVIDER = f"{__name__}.ShortLivedAssumeRoleProvider"
 
 ISSUED: list[StorageGrant] = []
 

@@ -51,6 +51,19 @@ class RGW:
             session=boto3.session.Session(),
         )
 
+    def server_env(self, bucket: str) -> dict[str, str]:
+        """The ``BROADCAST_API_*`` settings pointing a Django project (the example's
+        settings read them from the environment) at this gateway and ``bucket``."""
+        return {
+            "BROADCAST_API_S3_BUCKET": bucket,
+            "BROADCAST_API_S3_REGION": self.region,
+            "BROADCAST_API_S3_ENDPOINT_URL": self.endpoint_url,
+            "BROADCAST_API_STS_ENDPOINT_URL": self.endpoint_url,
+            "BROADCAST_API_STS_ROLE_ARN": self.role_arn,
+            "BROADCAST_API_AWS_ACCESS_KEY_ID": self.access_key,
+            "BROADCAST_API_AWS_SECRET_ACCESS_KEY": self.secret_key,
+        }
+
     def admin_s3(self) -> S3Client:
         return self.session.client(
             "s3",
