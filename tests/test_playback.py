@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import m3u8
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
@@ -27,9 +28,11 @@ from broadcast_api.checks import check_settings
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.playback import playlists
 from broadcast_api.playback.checks import check_media_signer
+from broadcast_api.playback.cloudfront import CloudFrontSigner
 from broadcast_api.playback.signers import MediaSigner, S3PresignedUrlSigner, get_media_signer
 from broadcast_api.storage import ObjectNotFound, S3Storage, StoredObject, get_storage
 from broadcast_api.viewing import playback_token, token_stream_id
+from tests import test_cloudfront as cloudfront_tests
 from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port, require_or_skip
 
@@ -540,6 +543,34 @@ def test_the_media_signer_chosen_by_the_setting_signs_the_served_playlist(
     assert entry is not None
     # Served no longer than half the signer's lifetime (not PLAYBACK_URL_TTL's hour).
     assert before + 300 - 5 <= entry.usable_until <= time.time() + 300
+
+
+def test_cloudfront_urls_are_identical_for_two_viewers_on_two_servers(
+    live: Broadcast, api: APIClient, client_for: Any, user: Any, settings: Any
+) -> None:
+    """The served playlist, CloudFront-signed: every media URI verifies with the public
+    key, and two viewers served by two servers (nothing cached or reused between them,
+    a minute apart within one expiry step) get byte-identical playlists."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.BROADCAST_API_MEDIA_SIGNER = "broadcast_api.playback.cloudfront.CloudFrontSigner"
+    settings.BROADCAST_API_CLOUDFRONT_DOMAIN = cloudfront_tests.DOMAIN
+    settings.BROADCAST_API_CLOUDFRONT_KEY_PAIR_ID = cloudfront_tests.KEY_ID
+    settings.BROADCAST_API_CLOUDFRONT_PRIVATE_KEY = cloudfront_tests.pem(key)
+    clock = [1_800_000_010.0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CloudFrontSigner, "now", lambda self: clock[0])
+        anonymous = api.get(live.playback_path)  # a viewer with the playback token
+        caches["default"].clear()  # the second server: its own cache...
+        playlists.presigned_urls.clear()  # ...and its own reused URLs
+        clock[0] += 60
+        owner = client_for(user).get(live.playlist_path)
+    assert anonymous.status_code == owner.status_code == 200
+    assert anonymous.content == owner.content
+    uris = media_uris(owner.content)
+    assert len(uris) == 2
+    for n, uri in zip((7, 8), uris, strict=True):
+        assert uri.startswith(f"https://{cloudfront_tests.DOMAIN}/{live.prefix}/seg_00000{n}.ts?")
+        cloudfront_tests.verify(uri, key.public_key())
 
 
 def test_the_default_signer_presigns_with_s3(live: Broadcast, api: APIClient) -> None:
