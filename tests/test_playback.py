@@ -9,6 +9,7 @@ counted on the server's own client.
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 import uuid
@@ -30,6 +31,7 @@ from broadcast_api.playback import playlists
 from broadcast_api.playback.checks import check_media_signer
 from broadcast_api.playback.cloudfront import CloudFrontSigner
 from broadcast_api.playback.signers import MediaSigner, S3PresignedUrlSigner, get_media_signer
+from broadcast_api.playback.views import accepts_gzip
 from broadcast_api.storage import ObjectNotFound, S3Storage, StoredObject, get_storage
 from broadcast_api.viewing import playback_token, token_stream_id
 from tests import test_cloudfront as cloudfront_tests
@@ -615,3 +617,60 @@ def test_a_signer_or_storage_that_is_not_one_is_an_error(
     found = [m for m in [*check_settings(None), *check_media_signer(None)] if m.id == check_id]
     assert len(found) == 1
     assert found[0].is_serious()
+
+
+# -- gzip ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
+        ("*", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("*;q=0.5, gzip;q=0", False),
+        ("deflate, br", False),
+        ("gzip;q=bogus", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
+
+
+def test_the_playlist_is_gzipped_once_per_refresh_for_clients_that_accept_it(
+    live: Broadcast, api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compressions: list[int] = []
+    real_gzip_once = playlists.gzip_once
+
+    def counting(body: bytes) -> bytes | None:
+        compressions.append(len(body))
+        return real_gzip_once(body)
+
+    monkeypatch.setattr(playlists, "gzip_once", counting)
+    plain = api.get(live.playback_path)
+    encoded = [api.get(live.playback_path, HTTP_ACCEPT_ENCODING="gzip, br") for _ in range(5)]
+    assert compressions == [len(plain.content)]  # one refresh, one compression
+    assert "Content-Encoding" not in plain
+    for response in encoded:
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content) == plain.content
+        assert len(response.content) < len(plain.content)
+    for response in (plain, *encoded):
+        assert "Accept-Encoding" in response["Vary"]
+
+
+def test_with_gzip_middleware_nothing_is_encoded_twice(
+    live: Broadcast, api: APIClient, settings: Any
+) -> None:
+    settings.MIDDLEWARE = ["django.middleware.gzip.GZipMiddleware", *settings.MIDDLEWARE]
+    plain = api.get(live.playback_path, HTTP_ACCEPT_ENCODING="identity")
+    encoded = api.get(live.playback_path, HTTP_ACCEPT_ENCODING="gzip")
+    assert "Content-Encoding" not in plain
+    assert encoded["Content-Encoding"] == "gzip"
+    assert gzip.decompress(encoded.content) == plain.content  # one layer, not two
+    assert encoded["Vary"].count("Accept-Encoding") == 1

@@ -15,11 +15,14 @@ refresh in flight per stream and rendition: a ``cache.add`` lock across processe
 servers, with a shared cache such as Redis), and a thread lock within one. While a
 refresh is in flight the others serve the entry they have; on an S3 failure the stale
 entry is served as long as its URLs stay valid. A conditional GET (``If-None-Match``)
-skips the rewrite when the playlist has not changed.
+skips the rewrite when the playlist has not changed. Each refresh also gzip-encodes the
+rewrite once, and the cache holds both, so serving a viewer that accepts gzip costs no
+compression.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import posixpath
 import threading
@@ -56,6 +59,7 @@ __all__ = [
     "Rewritten",
     "cache_key",
     "freshness",
+    "gzip_once",
     "nested_playlist_url",
     "presigned_urls",
     "resolve_key",
@@ -70,6 +74,8 @@ CACHE_KEY_PREFIX = "broadcast_api:playlist:v1"
 NOT_READY_SECONDS = 1.0  # how long "no playlist yet" is shared before S3 is asked again
 LOCK_SECONDS = 15  # longest a refresh may hold the cross-process lock
 WAIT_STEP_SECONDS = 0.02
+GZIP_MIN_BYTES = 200  # below this gzip's own header outweighs the savings (as GZipMiddleware)
+GZIP_LEVEL = 6
 
 
 class CachedPlaylist(NamedTuple):
@@ -86,6 +92,7 @@ class CachedPlaylist(NamedTuple):
     usable_until: float  # its presigned URLs stay valid at least this long
     audience: Audience  # who may watch, as the stream's row said at this refresh
     renditions: tuple[str, ...] = ()  # the nested playlists it points to
+    gzipped: bytes | None = None  # ``body`` gzip-encoded once per refresh, if that is smaller
 
     def is_fresh(self, now: float) -> bool:
         return now < self.fresh_until
@@ -403,7 +410,18 @@ class PlaylistCache:
             usable_until=now + url_lifetime() / 2,
             audience=audience,
             renditions=rewritten.renditions,
+            gzipped=gzip_once(rewritten.body),
         )
+
+
+def gzip_once(body: bytes) -> bytes | None:
+    """``body`` gzip-encoded, deterministically (no timestamp in the header), for every
+    viewer that accepts it until the next refresh; ``None`` when that would not be
+    smaller (a short playlist), as Django's ``GZipMiddleware`` decides."""
+    if len(body) < GZIP_MIN_BYTES:
+        return None
+    encoded = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    return encoded if len(encoded) < len(body) else None
 
 
 def url_lifetime() -> int:
