@@ -186,6 +186,12 @@ class Settings:
         return value
 
     @property
+    def LIVE_WINDOW(self) -> int | None:
+        """Seconds of newest segments a live playlist is served with; None: all."""
+        value: int | None = self._get("LIVE_WINDOW", 120)
+        return value
+
+    @property
     def PLAYLIST_CACHE(self) -> str:
         value: str = self._get("PLAYLIST_CACHE", "default")
         return value

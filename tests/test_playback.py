@@ -37,6 +37,7 @@ from broadcast_api.viewing import playback_token, token_stream_id
 from tests import test_cloudfront as cloudfront_tests
 from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port, require_or_skip
+from tests.test_playlist_rewrite import event_playlist
 
 pytestmark = pytest.mark.django_db
 
@@ -674,3 +675,63 @@ def test_with_gzip_middleware_nothing_is_encoded_twice(
     assert encoded["Content-Encoding"] == "gzip"
     assert gzip.decompress(encoded.content) == plain.content  # one layer, not two
     assert encoded["Vary"].count("Accept-Encoding") == 1
+
+
+# -- the live window ---------------------------------------------------------------------------
+
+
+def test_a_two_hour_broadcast_polls_like_a_one_minute_one(start: Any, api: APIClient) -> None:
+    """The live window: a 2-hour EVENT playlist is served as its newest 120 s, so a poll
+    costs no more than twice the bytes of a 1-minute broadcast's (gzip-encoded both);
+    ``?window=all`` still gives every segment, and so does the recording after the end."""
+    long, short = start(name="two hours"), start(name="one minute")
+    long.upload("index.m3u8", event_playlist(7200))
+    short.upload("index.m3u8", event_playlist(60))
+
+    def poll(broadcast: Broadcast, **query: str) -> Any:
+        path = broadcast.playback_path + "".join(f"&{k}={v}" for k, v in query.items())
+        response = api.get(path, HTTP_ACCEPT_ENCODING="gzip")
+        assert response.status_code == 200, response.content
+        assert response["Content-Encoding"] == "gzip"
+        return response
+
+    long_poll, short_poll = poll(long), poll(short)
+    assert len(long_poll.content) <= 2 * len(short_poll.content)
+    served = m3u8.loads(gzip.decompress(long_poll.content).decode())
+    assert served.media_sequence == 7080
+    assert len(served.segments) == 120
+    assert str(served.segments[-1].uri).split("?")[0].endswith("/seg_007199.m4s")  # newest last
+    whole = m3u8.loads(gzip.decompress(poll(long, window="all").content).decode())
+    assert len(whole.segments) == 7200
+    assert whole.playlist_type == "event"
+
+    long.upload("index.m3u8", event_playlist(7200, ended=True))
+    caches["default"].clear()  # past the live entry's half-second freshness
+    recording = m3u8.loads(gzip.decompress(poll(long).content).decode())
+    assert len(recording.segments) == 7200
+    assert recording.is_endlist
+
+
+def test_a_master_asked_for_whole_passes_window_all_to_its_renditions(
+    start: Any, api: APIClient
+) -> None:
+    broadcast = start(name="ladder")
+    broadcast.upload(
+        "index.m3u8",
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n720p/index.m3u8\n",
+    )
+    [live_variant] = m3u8.loads(api.get(broadcast.playback_path).content.decode()).playlists
+    [whole_variant] = m3u8.loads(
+        api.get(broadcast.playback_path + "&window=all").content.decode()
+    ).playlists
+    assert "window=all" not in str(live_variant.uri)
+    assert parse_qs(urlsplit(str(whole_variant.uri)).query)["window"] == ["all"]
+
+
+def test_live_window_none_serves_every_segment(start: Any, api: APIClient, settings: Any) -> None:
+    settings.BROADCAST_API_LIVE_WINDOW = None
+    broadcast = start(name="no window")
+    broadcast.upload("index.m3u8", event_playlist(600))
+    served = m3u8.loads(api.get(broadcast.playback_path).content.decode())
+    assert len(served.segments) == 600
+    assert served.playlist_type == "event"

@@ -109,7 +109,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         content_negotiation_class=FirstRendererNegotiation,
     )
     def playlist(self, request: Request, id: str | None = None) -> HttpResponse:
-        """The stream's HLS playlist with presigned media URLs, to those who may watch.
+        """The stream's HLS playlist with presigned media URLs, to those who may watch:
+        while live, a window of its newest segments (``BROADCAST_API_LIVE_WINDOW``), or
+        all of them with ``?window=all``.
 
         From the shared cache this makes no query; a refresh makes one SELECT (the
         stream, through ``get_object()``) and one S3 read. Whoever may not watch gets 404.
@@ -118,8 +120,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         if rendition and not RENDITION_RE.fullmatch(rendition):
             raise exceptions.NotFound()
         stream_id = self._stream_uuid(id)
+        whole = request.query_params.get("window") == "all"
         token_is_for_this_stream = token_stream_id(request.query_params.get("token")) == stream_id
-        entry = self.playlist_cache.get(stream_id, rendition)
+        entry = self.playlist_cache.get(stream_id, rendition, whole=whole)
         if entry is None or not entry.is_fresh(time.time()):
             stream = self.get_object()
             if not Audience.of(stream).admits(
@@ -129,8 +132,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
             entry = self.playlist_cache.refreshed(
                 stream,
                 rendition,
-                playlist_url=nested_playlist_url(request.path, stream.pk),
+                playlist_url=nested_playlist_url(request.path, stream.pk, whole=whole),
                 stale=entry,
+                whole=whole,
             )
         elif not entry.audience.admits(
             request.user, token_for_this_stream=token_is_for_this_stream
