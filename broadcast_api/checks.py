@@ -310,6 +310,13 @@ def _check_playback() -> list[CheckMessage]:
         "E014",
         maximum=MAX_PRESIGNED_URL_TTL,
     )
+    if conf.LIVE_WINDOW is not None:
+        messages += positive_int(
+            "LIVE_WINDOW",
+            "Seconds of newest segments a live playlist is served with (default 120), or "
+            "None to serve every segment.",
+            "E024",
+        )
     if conf.PLAYLIST_CACHE not in settings.CACHES:
         messages.append(
             Error(

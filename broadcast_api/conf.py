@@ -160,8 +160,35 @@ class Settings:
         return value
 
     @property
+    def CLOUDFRONT_DOMAIN(self) -> str:
+        value: str = self._get("CLOUDFRONT_DOMAIN", "")
+        return value
+
+    @property
+    def CLOUDFRONT_KEY_PAIR_ID(self) -> str:
+        value: str = self._get("CLOUDFRONT_KEY_PAIR_ID", "")
+        return value
+
+    @property
+    def CLOUDFRONT_PRIVATE_KEY(self) -> str:
+        """PEM text: a secret, never logged or shown."""
+        value: str = self._get("CLOUDFRONT_PRIVATE_KEY", "")
+        return value
+
+    @property
+    def CLOUDFRONT_PRIVATE_KEY_FILE(self) -> str:
+        value: str = self._get("CLOUDFRONT_PRIVATE_KEY_FILE", "")
+        return str(value) if value else ""
+
+    @property
     def STORAGE(self) -> str:
         value: str = self._get("STORAGE", DEFAULT_STORAGE)
+        return value
+
+    @property
+    def LIVE_WINDOW(self) -> int | None:
+        """Seconds of newest segments a live playlist is served with; None: all."""
+        value: int | None = self._get("LIVE_WINDOW", 120)
         return value
 
     @property

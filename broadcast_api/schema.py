@@ -325,6 +325,13 @@ OPERATIONS: dict[str, Operation] = {
                 description="A nested playlist's key under the stream's prefix (the URIs of "
                 "a master playlist point here with it).",
             ),
+            OpenApiParameter(
+                "window",
+                OpenApiTypes.STR,
+                enum=["all"],
+                description="`all`: every segment of a live playlist (for seeking back to "
+                "the start), not only the newest `BROADCAST_API_LIVE_WINDOW` seconds.",
+            ),
             RETRY_AFTER,
         ],
         media_type="application/vnd.apple.mpegurl",

@@ -158,6 +158,9 @@ ERRORS = [
     ("PLAYBACK_TOKEN_TTL", "3600", "broadcast_api.E014"),
     ("PLAYBACK_URL_TTL", 7 * 24 * 3600 + 1, "broadcast_api.E014"),
     ("PLAYBACK_URL_TTL", -1, "broadcast_api.E014"),
+    ("LIVE_WINDOW", 0, "broadcast_api.E024"),
+    ("LIVE_WINDOW", "2 minutes", "broadcast_api.E024"),
+    ("LIVE_WINDOW", True, "broadcast_api.E024"),
     # E015: the playlist cache
     ("PLAYLIST_CACHE", "no-such-cache", "broadcast_api.E015"),
     # E016: a broadcast's life

@@ -9,6 +9,7 @@ counted on the server's own client.
 
 from __future__ import annotations
 
+import gzip
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ from urllib.parse import parse_qs, urlsplit
 import m3u8
 import pytest
 import requests
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.core.cache import caches
 from rest_framework.test import APIClient
 
@@ -27,11 +29,15 @@ from broadcast_api.checks import check_settings
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.playback import playlists
 from broadcast_api.playback.checks import check_media_signer
+from broadcast_api.playback.cloudfront import CloudFrontSigner
 from broadcast_api.playback.signers import MediaSigner, S3PresignedUrlSigner, get_media_signer
+from broadcast_api.playback.views import accepts_gzip
 from broadcast_api.storage import ObjectNotFound, S3Storage, StoredObject, get_storage
 from broadcast_api.viewing import playback_token, token_stream_id
+from tests import test_cloudfront as cloudfront_tests
 from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port, require_or_skip
+from tests.test_playlist_rewrite import event_playlist
 
 pytestmark = pytest.mark.django_db
 
@@ -542,6 +548,34 @@ def test_the_media_signer_chosen_by_the_setting_signs_the_served_playlist(
     assert before + 300 - 5 <= entry.usable_until <= time.time() + 300
 
 
+def test_cloudfront_urls_are_identical_for_two_viewers_on_two_servers(
+    live: Broadcast, api: APIClient, client_for: Any, user: Any, settings: Any
+) -> None:
+    """The served playlist, CloudFront-signed: every media URI verifies with the public
+    key, and two viewers served by two servers (nothing cached or reused between them,
+    a minute apart within one expiry step) get byte-identical playlists."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    settings.BROADCAST_API_MEDIA_SIGNER = "broadcast_api.playback.cloudfront.CloudFrontSigner"
+    settings.BROADCAST_API_CLOUDFRONT_DOMAIN = cloudfront_tests.DOMAIN
+    settings.BROADCAST_API_CLOUDFRONT_KEY_PAIR_ID = cloudfront_tests.KEY_ID
+    settings.BROADCAST_API_CLOUDFRONT_PRIVATE_KEY = cloudfront_tests.pem(key)
+    clock = [1_800_000_010.0]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(CloudFrontSigner, "now", lambda self: clock[0])
+        anonymous = api.get(live.playback_path)  # a viewer with the playback token
+        caches["default"].clear()  # the second server: its own cache...
+        playlists.presigned_urls.clear()  # ...and its own reused URLs
+        clock[0] += 60
+        owner = client_for(user).get(live.playlist_path)
+    assert anonymous.status_code == owner.status_code == 200
+    assert anonymous.content == owner.content
+    uris = media_uris(owner.content)
+    assert len(uris) == 2
+    for n, uri in zip((7, 8), uris, strict=True):
+        assert uri.startswith(f"https://{cloudfront_tests.DOMAIN}/{live.prefix}/seg_00000{n}.ts?")
+        cloudfront_tests.verify(uri, key.public_key())
+
+
 def test_the_default_signer_presigns_with_s3(live: Broadcast, api: APIClient) -> None:
     assert type(get_media_signer()) is S3PresignedUrlSigner
     [first, _] = media_uris(api.get(live.playback_path).content)
@@ -584,3 +618,120 @@ def test_a_signer_or_storage_that_is_not_one_is_an_error(
     found = [m for m in [*check_settings(None), *check_media_signer(None)] if m.id == check_id]
     assert len(found) == 1
     assert found[0].is_serious()
+
+
+# -- gzip ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "accepted"),
+    [
+        ("gzip", True),
+        ("gzip, deflate, br", True),
+        ("br;q=1.0, gzip;q=0.8, *;q=0.1", True),
+        ("*", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("*;q=0.5, gzip;q=0", False),
+        ("deflate, br", False),
+        ("gzip;q=bogus", False),
+    ],
+)
+def test_accept_encoding_is_read_as_rfc_9110_says(header: str, accepted: bool) -> None:
+    assert accepts_gzip(header) is accepted
+
+
+def test_the_playlist_is_gzipped_once_per_refresh_for_clients_that_accept_it(
+    live: Broadcast, api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compressions: list[int] = []
+    real_gzip_once = playlists.gzip_once
+
+    def counting(body: bytes) -> bytes | None:
+        compressions.append(len(body))
+        return real_gzip_once(body)
+
+    monkeypatch.setattr(playlists, "gzip_once", counting)
+    plain = api.get(live.playback_path)
+    encoded = [api.get(live.playback_path, HTTP_ACCEPT_ENCODING="gzip, br") for _ in range(5)]
+    assert compressions == [len(plain.content)]  # one refresh, one compression
+    assert "Content-Encoding" not in plain
+    for response in encoded:
+        assert response["Content-Encoding"] == "gzip"
+        assert gzip.decompress(response.content) == plain.content
+        assert len(response.content) < len(plain.content)
+    for response in (plain, *encoded):
+        assert "Accept-Encoding" in response["Vary"]
+
+
+def test_with_gzip_middleware_nothing_is_encoded_twice(
+    live: Broadcast, api: APIClient, settings: Any
+) -> None:
+    settings.MIDDLEWARE = ["django.middleware.gzip.GZipMiddleware", *settings.MIDDLEWARE]
+    plain = api.get(live.playback_path, HTTP_ACCEPT_ENCODING="identity")
+    encoded = api.get(live.playback_path, HTTP_ACCEPT_ENCODING="gzip")
+    assert "Content-Encoding" not in plain
+    assert encoded["Content-Encoding"] == "gzip"
+    assert gzip.decompress(encoded.content) == plain.content  # one layer, not two
+    assert encoded["Vary"].count("Accept-Encoding") == 1
+
+
+# -- the live window ---------------------------------------------------------------------------
+
+
+def test_a_two_hour_broadcast_polls_like_a_one_minute_one(start: Any, api: APIClient) -> None:
+    """The live window: a 2-hour EVENT playlist is served as its newest 120 s, so a poll
+    costs no more than twice the bytes of a 1-minute broadcast's (gzip-encoded both);
+    ``?window=all`` still gives every segment, and so does the recording after the end."""
+    long, short = start(name="two hours"), start(name="one minute")
+    long.upload("index.m3u8", event_playlist(7200))
+    short.upload("index.m3u8", event_playlist(60))
+
+    def poll(broadcast: Broadcast, **query: str) -> Any:
+        path = broadcast.playback_path + "".join(f"&{k}={v}" for k, v in query.items())
+        response = api.get(path, HTTP_ACCEPT_ENCODING="gzip")
+        assert response.status_code == 200, response.content
+        assert response["Content-Encoding"] == "gzip"
+        return response
+
+    long_poll, short_poll = poll(long), poll(short)
+    assert len(long_poll.content) <= 2 * len(short_poll.content)
+    served = m3u8.loads(gzip.decompress(long_poll.content).decode())
+    assert served.media_sequence == 7080
+    assert len(served.segments) == 120
+    assert str(served.segments[-1].uri).split("?")[0].endswith("/seg_007199.m4s")  # newest last
+    whole = m3u8.loads(gzip.decompress(poll(long, window="all").content).decode())
+    assert len(whole.segments) == 7200
+    assert whole.playlist_type == "event"
+
+    long.upload("index.m3u8", event_playlist(7200, ended=True))
+    caches["default"].clear()  # past the live entry's half-second freshness
+    recording = m3u8.loads(gzip.decompress(poll(long).content).decode())
+    assert len(recording.segments) == 7200
+    assert recording.is_endlist
+
+
+def test_a_master_asked_for_whole_passes_window_all_to_its_renditions(
+    start: Any, api: APIClient
+) -> None:
+    broadcast = start(name="ladder")
+    broadcast.upload(
+        "index.m3u8",
+        "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000\n720p/index.m3u8\n",
+    )
+    [live_variant] = m3u8.loads(api.get(broadcast.playback_path).content.decode()).playlists
+    [whole_variant] = m3u8.loads(
+        api.get(broadcast.playback_path + "&window=all").content.decode()
+    ).playlists
+    assert "window=all" not in str(live_variant.uri)
+    assert parse_qs(urlsplit(str(whole_variant.uri)).query)["window"] == ["all"]
+
+
+def test_live_window_none_serves_every_segment(start: Any, api: APIClient, settings: Any) -> None:
+    settings.BROADCAST_API_LIVE_WINDOW = None
+    broadcast = start(name="no window")
+    broadcast.upload("index.m3u8", event_playlist(600))
+    served = m3u8.loads(api.get(broadcast.playback_path).content.decode())
+    assert len(served.segments) == 600
+    assert served.playlist_type == "event"

@@ -122,3 +122,78 @@ def test_uris_that_leave_the_prefix_are_never_signed() -> None:
         assert resolve_key(uri, base_dir=PREFIX, prefix=PREFIX) is None, uri
     assert resolve_key("a/../b.ts", base_dir=PREFIX, prefix=PREFIX) == f"{PREFIX}/b.ts"
     assert resolve_key("seg%201.ts?x=1", base_dir=PREFIX, prefix=PREFIX) == f"{PREFIX}/seg 1.ts"
+
+
+# -- the live window --------------------------------------------------------------------------
+
+
+def event_playlist(
+    seconds: int, *, discontinuities: tuple[int, ...] = (), ended: bool = False
+) -> str:
+    """An EVENT playlist of ``seconds`` 1 s segments, as the reference publisher writes,
+    with a discontinuity before each of the given segment numbers."""
+    lines = [
+        "#EXTM3U",
+        "#EXT-X-VERSION:7",
+        "#EXT-X-TARGETDURATION:1",
+        "#EXT-X-PLAYLIST-TYPE:EVENT",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        '#EXT-X-MAP:URI="init.mp4"',
+        "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T06:00:00.000+00:00",
+    ]
+    for n in range(seconds):
+        if n in discontinuities:
+            lines.append("#EXT-X-DISCONTINUITY")
+        lines += ["#EXTINF:1.000,", f"seg_{n:06d}.m4s"]
+    if ended:
+        lines.append("#EXT-X-ENDLIST")
+    return "\n".join(lines) + "\n"
+
+
+def windowed(text: str, window: float | None) -> m3u8.M3U8:
+    rewritten = rewrite(
+        text,
+        playlist_key=f"{PREFIX}/index.m3u8",
+        prefix=PREFIX,
+        media_url=signed,
+        playlist_url=nested,
+        live_window=window,
+    )
+    return m3u8.loads(rewritten.body.decode())
+
+
+def test_a_two_hour_live_playlist_is_served_as_its_newest_window() -> None:
+    served = windowed(event_playlist(7200, discontinuities=(100, 7000, 7150)), 120)
+    assert [s.uri for s in served.segments] == [
+        signed(f"{PREFIX}/seg_{n:06d}.m4s") for n in range(7080, 7200)
+    ]  # the newest 120 s, newest last
+    assert served.media_sequence == 7080
+    assert served.discontinuity_sequence == 2  # the two dropped: before 100 and 7000
+    assert served.segments[70].discontinuity  # the kept one, before 7150, stays
+    assert served.playlist_type is None  # no longer EVENT: segments were removed
+    first = served.segments[0]
+    assert first.init_section is not None
+    assert first.init_section.uri == signed(f"{PREFIX}/init.mp4")
+    assert first.program_date_time is not None
+    assert first.program_date_time.isoformat() == "2026-12-04T07:58:00+00:00"  # 7080 s on
+
+
+def test_the_window_keeps_three_target_durations_and_leaves_recordings_whole() -> None:
+    short_segments = event_playlist(600).replace(
+        "#EXT-X-TARGETDURATION:1", "#EXT-X-TARGETDURATION:10"
+    )
+    assert len(windowed(short_segments, 5).segments) == 30  # 3 x 10 s of 1 s segments
+    recording = windowed(event_playlist(7200, ended=True), 120)
+    assert len(recording.segments) == 7200
+    assert recording.media_sequence == 0
+    assert recording.playlist_type == "event"
+    whole = windowed(event_playlist(600), None)
+    assert len(whole.segments) == 600
+    assert whole.playlist_type == "event"
+
+
+def test_a_playlist_shorter_than_the_window_loses_only_its_event_type() -> None:
+    served = windowed(event_playlist(60), 120)
+    assert len(served.segments) == 60
+    assert served.media_sequence == 0
+    assert served.playlist_type is None  # the same on every poll: the type never changes

@@ -1,4 +1,5 @@
-"""Playback's system checks: ``BROADCAST_API_MEDIA_SIGNER`` (``broadcast_api.E019``).
+"""Playback's system checks: ``BROADCAST_API_MEDIA_SIGNER`` (``broadcast_api.E019``),
+then what the configured signer says of its own settings (``MediaSigner.check_settings``).
 
 Registered when ``playback.receivers`` is imported, in the app's ``ready()``. (The
 playback settings the core reads, E012 to E015, are checked by ``broadcast_api.checks``.)
@@ -32,7 +33,7 @@ def check_media_signer(
     except ImportError:
         signer = None
     if isinstance(signer, type) and issubclass(signer, MediaSigner):
-        return []
+        return signer.check_settings()  # its own settings (CloudFront: E022, E023)
     return [
         Error(
             f"BROADCAST_API_MEDIA_SIGNER {path!r} is not an importable MediaSigner subclass.",

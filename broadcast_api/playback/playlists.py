@@ -15,11 +15,14 @@ refresh in flight per stream and rendition: a ``cache.add`` lock across processe
 servers, with a shared cache such as Redis), and a thread lock within one. While a
 refresh is in flight the others serve the entry they have; on an S3 failure the stale
 entry is served as long as its URLs stay valid. A conditional GET (``If-None-Match``)
-skips the rewrite when the playlist has not changed.
+skips the rewrite when the playlist has not changed. Each refresh also gzip-encodes the
+rewrite once, and the cache holds both, so serving a viewer that accepts gzip costs no
+compression.
 """
 
 from __future__ import annotations
 
+import gzip
 import logging
 import posixpath
 import threading
@@ -56,6 +59,8 @@ __all__ = [
     "Rewritten",
     "cache_key",
     "freshness",
+    "gzip_once",
+    "keep_live_window",
     "nested_playlist_url",
     "presigned_urls",
     "resolve_key",
@@ -70,6 +75,8 @@ CACHE_KEY_PREFIX = "broadcast_api:playlist:v1"
 NOT_READY_SECONDS = 1.0  # how long "no playlist yet" is shared before S3 is asked again
 LOCK_SECONDS = 15  # longest a refresh may hold the cross-process lock
 WAIT_STEP_SECONDS = 0.02
+GZIP_MIN_BYTES = 200  # below this gzip's own header outweighs the savings (as GZipMiddleware)
+GZIP_LEVEL = 6
 
 
 class CachedPlaylist(NamedTuple):
@@ -86,6 +93,7 @@ class CachedPlaylist(NamedTuple):
     usable_until: float  # its presigned URLs stay valid at least this long
     audience: Audience  # who may watch, as the stream's row said at this refresh
     renditions: tuple[str, ...] = ()  # the nested playlists it points to
+    gzipped: bytes | None = None  # ``body`` gzip-encoded once per refresh, if that is smaller
 
     def is_fresh(self, now: float) -> bool:
         return now < self.fresh_until
@@ -125,6 +133,46 @@ def resolve_key(uri: str, *, base_dir: str, prefix: str) -> str | None:
     return key if key.startswith(prefix + "/") else None
 
 
+def keep_live_window(playlist: m3u8.M3U8, seconds: float) -> int:
+    """Make a live media playlist a sliding window of its newest ``seconds`` (at least
+    three target durations, the least RFC 8216 lets a live playlist hold); returns how
+    many segments were dropped.
+
+    What a player needs to follow it stays right: ``EXT-X-MEDIA-SEQUENCE`` and
+    ``EXT-X-DISCONTINUITY-SEQUENCE`` grow by the segments and discontinuities dropped,
+    the first kept segment carries its ``EXT-X-PROGRAM-DATE-TIME``, and ``EXT-X-MAP`` and
+    ``EXT-X-KEY`` are written again before it (the ``m3u8`` library does that). The
+    ``EVENT`` type goes, since an EVENT playlist may never lose a segment: the window is
+    a live playlist of the usual kind, which every player follows. A recording (with
+    ``EXT-X-ENDLIST``) and a master playlist are left whole.
+    """
+    if playlist.is_variant or playlist.is_endlist:
+        return 0
+    playlist.playlist_type = None
+    segments = playlist.segments
+    keep_seconds = max(seconds, 3 * float(playlist.target_duration or 0))
+    kept, total = 0, 0.0
+    for segment in reversed(segments):
+        if kept and total + float(segment.duration or 0) > keep_seconds:
+            break
+        total += float(segment.duration or 0)
+        kept += 1
+    drop = len(segments) - kept
+    if drop <= 0:
+        return 0
+    first = segments[drop]
+    if first.program_date_time is None and first.current_program_date_time is not None:
+        first.program_date_time = first.current_program_date_time
+    dropped_discontinuities = sum(1 for segment in segments[:drop] if segment.discontinuity)
+    del segments[:drop]
+    playlist.media_sequence = (playlist.media_sequence or 0) + drop
+    if dropped_discontinuities:
+        playlist.discontinuity_sequence = (
+            playlist.discontinuity_sequence or 0
+        ) + dropped_discontinuities
+    return drop
+
+
 def rewrite(
     text: str,
     *,
@@ -132,13 +180,18 @@ def rewrite(
     prefix: str,
     media_url: Callable[[str], str],
     playlist_url: Callable[[str], str],
+    live_window: float | None = None,
 ) -> Rewritten:
     """Rewrite the URIs of the playlist at ``playlist_key`` (see the module docstring).
 
     ``media_url(key)`` presigns a media object; ``playlist_url(rendition)`` names a nested
-    playlist (``rendition``: its key relative to ``prefix``).
+    playlist (``rendition``: its key relative to ``prefix``). With ``live_window``
+    (seconds), a live media playlist keeps only its newest segments (see
+    :func:`keep_live_window`), before anything is signed.
     """
     playlist = m3u8.loads(text)
+    if live_window is not None:
+        keep_live_window(playlist, live_window)
     base_dir = posixpath.dirname(playlist_key)
     signed: dict[str, str] = {}
     unsafe: set[str] = set()
@@ -256,8 +309,11 @@ presigned_urls = PresignedUrls()
 # -- the cache ----------------------------------------------------------------------------
 
 
-def cache_key(stream_id: uuid.UUID, rendition: str) -> str:
-    return f"{CACHE_KEY_PREFIX}:{stream_id.hex}:{quote(rendition or '-', safe='')}"
+def cache_key(stream_id: uuid.UUID, rendition: str, *, whole: bool = False) -> str:
+    """Where one view of one playlist is shared: the live window (the default), or the
+    whole playlist (``whole``: what ``?window=all`` asks for)."""
+    key = f"{CACHE_KEY_PREFIX}:{stream_id.hex}:{quote(rendition or '-', safe='')}"
+    return key + ":all" if whole else key
 
 
 _thread_locks: dict[str, threading.Lock] = {}
@@ -284,17 +340,23 @@ class PlaylistCache:
     def cache(self) -> Any:
         return caches[self.alias or conf.PLAYLIST_CACHE]
 
-    def get(self, stream_id: uuid.UUID, rendition: str = "") -> CachedPlaylist | None:
-        entry: CachedPlaylist | None = self.cache.get(cache_key(stream_id, rendition))
+    def get(
+        self, stream_id: uuid.UUID, rendition: str = "", *, whole: bool = False
+    ) -> CachedPlaylist | None:
+        entry: CachedPlaylist | None = self.cache.get(cache_key(stream_id, rendition, whole=whole))
         return entry
 
     def forget_stream(self, stream_id: uuid.UUID) -> None:
         """Drop every playlist of the stream (its main one and the renditions it lists),
         e.g. when who may watch it changes: the next viewer's request reads its row."""
-        main = self.get(stream_id)
+        main = self.get(stream_id) or self.get(stream_id, whole=True)
         renditions = main.renditions if main is not None else ()
         self.cache.delete_many(
-            [cache_key(stream_id, ""), *(cache_key(stream_id, r) for r in renditions)]
+            [
+                cache_key(stream_id, rendition, whole=whole)
+                for rendition in ("", *renditions)
+                for whole in (False, True)
+            ]
         )
 
     def refreshed(
@@ -304,27 +366,29 @@ class PlaylistCache:
         *,
         playlist_url: Callable[[str], str],
         stale: CachedPlaylist | None = None,
+        whole: bool = False,
     ) -> CachedPlaylist:
-        """A fresh entry for ``stream``, refreshing it at most once at a time.
+        """A fresh entry for ``stream``, refreshing it at most once at a time; the live
+        window of a live playlist unless ``whole``.
 
         Raises :class:`PlaylistNotReady`, or :class:`StorageUnavailable` when S3 fails
         and no usable entry is left.
         """
-        key = cache_key(stream.pk, rendition)
+        key = cache_key(stream.pk, rendition, whole=whole)
         lock_key = key + ":lock"
         with _thread_lock(key):
             now = time.time()
-            current = self.get(stream.pk, rendition) or stale
+            current = self.get(stream.pk, rendition, whole=whole) or stale
             if current is not None and current.is_fresh(now):
                 return servable(current)  # another thread or server just refreshed it
             if not self.cache.add(lock_key, 1, timeout=LOCK_SECONDS):
-                return self._wait_for_other_server(stream.pk, rendition, current)
+                return self._wait_for_other_server(stream.pk, rendition, current, whole)
             try:
                 # Another server may have refreshed between our read and our lock.
-                current = self.get(stream.pk, rendition) or current
+                current = self.get(stream.pk, rendition, whole=whole) or current
                 if current is not None and current.is_fresh(time.time()):
                     return servable(current)
-                entry = self._refresh(stream, rendition, current, playlist_url)
+                entry = self._refresh(stream, rendition, current, playlist_url, whole)
                 # Shared before the lock goes, so no one finds neither lock nor entry.
                 timeout = max(1, int(entry.usable_until - time.time()))
                 self.cache.set(key, entry, timeout=timeout)
@@ -340,7 +404,11 @@ class PlaylistCache:
     # -- internals ------------------------------------------------------------------------
 
     def _wait_for_other_server(
-        self, stream_id: uuid.UUID, rendition: str, current: CachedPlaylist | None
+        self,
+        stream_id: uuid.UUID,
+        rendition: str,
+        current: CachedPlaylist | None,
+        whole: bool = False,
     ) -> CachedPlaylist:
         """Another process holds the refresh: serve what we have, or wait for its result."""
         if current is not None and current.is_usable(time.time()):
@@ -348,7 +416,7 @@ class PlaylistCache:
         deadline = time.monotonic() + LOCK_SECONDS
         while time.monotonic() < deadline:
             time.sleep(WAIT_STEP_SECONDS)
-            entry = self.get(stream_id, rendition)
+            entry = self.get(stream_id, rendition, whole=whole)
             if entry is not None and entry is not current and entry.is_usable(time.time()):
                 return servable(entry)
         raise StorageUnavailable("The playlist could not be read in time.", reason="s3_timeout")
@@ -359,6 +427,7 @@ class PlaylistCache:
         rendition: str,
         current: CachedPlaylist | None,
         playlist_url: Callable[[str], str],
+        whole: bool = False,
     ) -> CachedPlaylist:
         key = playlist_key(stream, rendition)
         audience = Audience.of(stream)
@@ -385,13 +454,15 @@ class PlaylistCache:
                     audience=audience,
                 )
             stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
-        sign, keep = presigned_urls.signer(stream.pk.hex + ":" + rendition, stream.s3_bucket)
+        view = ":all" if whole else ""
+        sign, keep = presigned_urls.signer(f"{stream.pk.hex}:{rendition}{view}", stream.s3_bucket)
         rewritten = rewrite(
             stored.body.decode("utf-8", errors="replace"),
             playlist_key=key,
             prefix=stream.s3_prefix,
             media_url=sign,
             playlist_url=playlist_url,
+            live_window=None if whole else conf.LIVE_WINDOW,
         )
         keep()
         return CachedPlaylist(
@@ -403,7 +474,18 @@ class PlaylistCache:
             usable_until=now + url_lifetime() / 2,
             audience=audience,
             renditions=rewritten.renditions,
+            gzipped=gzip_once(rewritten.body),
         )
+
+
+def gzip_once(body: bytes) -> bytes | None:
+    """``body`` gzip-encoded, deterministically (no timestamp in the header), for every
+    viewer that accepts it until the next refresh; ``None`` when that would not be
+    smaller (a short playlist), as Django's ``GZipMiddleware`` decides."""
+    if len(body) < GZIP_MIN_BYTES:
+        return None
+    encoded = gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+    return encoded if len(encoded) < len(body) else None
 
 
 def url_lifetime() -> int:
@@ -420,13 +502,17 @@ def freshness(ended: bool, target_duration: float) -> float:
     return max(0.25, target_duration / 2)
 
 
-def nested_playlist_url(base_url: str, stream_id: uuid.UUID) -> Callable[[str], str]:
+def nested_playlist_url(
+    base_url: str, stream_id: uuid.UUID, *, whole: bool = False
+) -> Callable[[str], str]:
     """``playlist_url`` for :meth:`PlaylistCache.refreshed`: this server's URL of a
-    rendition, with a token naming the stream (whoever got the main playlist may watch)."""
+    rendition, with a token naming the stream (whoever got the main playlist may watch),
+    and ``window=all`` when the master was asked for whole."""
 
     def url(rendition: str) -> str:
-        return f"{base_url}?" + urlencode(
-            {"rendition": rendition, "token": playback_token(stream_id)}
-        )
+        query = {"rendition": rendition, "token": playback_token(stream_id)}
+        if whole:
+            query["window"] = "all"
+        return f"{base_url}?" + urlencode(query)
 
     return url

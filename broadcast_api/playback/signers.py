@@ -14,11 +14,15 @@ share between threads, and must never log or raise what it signs with.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from django.utils.module_loading import import_string
 
 from broadcast_api.conf import conf
 from broadcast_api.storage import get_storage
+
+if TYPE_CHECKING:
+    from django.core.checks import CheckMessage
 
 __all__ = ["MediaSigner", "S3PresignedUrlSigner", "get_media_signer"]
 
@@ -36,6 +40,12 @@ class MediaSigner:
         seconds. Raise ``StorageUnavailable`` (``broadcast_api.exceptions``) when it
         cannot be made; the cache then serves a stale playlist while one is usable."""
         raise NotImplementedError
+
+    @classmethod
+    def check_settings(cls) -> list[CheckMessage]:
+        """System check messages about the settings this signer reads (``manage.py
+        check`` calls it for the configured signer only). None by default."""
+        return []
 
 
 class S3PresignedUrlSigner(MediaSigner):

@@ -14,6 +14,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -35,10 +36,31 @@ if TYPE_CHECKING:
     from rest_framework.renderers import BaseRenderer
     from rest_framework.request import Request
 
-__all__ = ["RENDITION_RE", "FirstRendererNegotiation", "PlaylistMixin"]
+__all__ = ["RENDITION_RE", "FirstRendererNegotiation", "PlaylistMixin", "accepts_gzip"]
 
 # A rendition: a playlist's key relative to the stream's prefix.
 RENDITION_RE = re.compile(r"(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.m3u8")
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` value admits gzip (RFC 9110: ``gzip`` or ``*``
+    with a non-zero ``q``; an explicit ``gzip;q=0`` refuses it even beside ``*``)."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.lower().split(","):
+        coding, _, params = item.strip().partition(";")
+        weight = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        if coding:
+            weights[coding] = weight
+    if "gzip" in weights:
+        return weights["gzip"] > 0
+    return weights.get("*", 0.0) > 0
 
 
 class FirstRendererNegotiation(BaseContentNegotiation):
@@ -87,7 +109,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         content_negotiation_class=FirstRendererNegotiation,
     )
     def playlist(self, request: Request, id: str | None = None) -> HttpResponse:
-        """The stream's HLS playlist with presigned media URLs, to those who may watch.
+        """The stream's HLS playlist with presigned media URLs, to those who may watch:
+        while live, a window of its newest segments (``BROADCAST_API_LIVE_WINDOW``), or
+        all of them with ``?window=all``.
 
         From the shared cache this makes no query; a refresh makes one SELECT (the
         stream, through ``get_object()``) and one S3 read. Whoever may not watch gets 404.
@@ -96,8 +120,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         if rendition and not RENDITION_RE.fullmatch(rendition):
             raise exceptions.NotFound()
         stream_id = self._stream_uuid(id)
+        whole = request.query_params.get("window") == "all"
         token_is_for_this_stream = token_stream_id(request.query_params.get("token")) == stream_id
-        entry = self.playlist_cache.get(stream_id, rendition)
+        entry = self.playlist_cache.get(stream_id, rendition, whole=whole)
         if entry is None or not entry.is_fresh(time.time()):
             stream = self.get_object()
             if not Audience.of(stream).admits(
@@ -107,8 +132,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
             entry = self.playlist_cache.refreshed(
                 stream,
                 rendition,
-                playlist_url=nested_playlist_url(request.path, stream.pk),
+                playlist_url=nested_playlist_url(request.path, stream.pk, whole=whole),
                 stale=entry,
+                whole=whole,
             )
         elif not entry.audience.admits(
             request.user, token_for_this_stream=token_is_for_this_stream
@@ -117,8 +143,19 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         return self.get_playlist_response(servable(entry))
 
     def get_playlist_response(self, entry: CachedPlaylist) -> HttpResponse:
-        """The playlist, cacheable by clients for what is left of its freshness."""
-        response = HttpResponse(entry.body, content_type=MEDIA_TYPE)
+        """The playlist, cacheable by clients for what is left of its freshness, and
+        gzip-encoded (compressed once per refresh) for a client that accepts it.
+
+        With ``Content-Encoding`` set, Django's ``GZipMiddleware`` leaves the response
+        alone, so a host with or without it never encodes twice.
+        """
+        gzipped = entry.gzipped is not None and accepts_gzip(
+            self.request.META.get("HTTP_ACCEPT_ENCODING", "")
+        )
+        response = HttpResponse(entry.gzipped if gzipped else entry.body, content_type=MEDIA_TYPE)
+        if gzipped:
+            response["Content-Encoding"] = "gzip"
+        patch_vary_headers(response, ("Accept-Encoding",))
         scope = "public" if entry.audience.is_public else "private"
         response["Cache-Control"] = f"{scope}, max-age={entry.max_age(time.time())}"
         return response
