@@ -9,6 +9,7 @@ counted on the server's own client.
 
 from __future__ import annotations
 
+import base64
 import gzip
 import threading
 import time
@@ -735,3 +736,17 @@ def test_live_window_none_serves_every_segment(start: Any, api: APIClient, setti
     served = m3u8.loads(api.get(broadcast.playback_path).content.decode())
     assert len(served.segments) == 600
     assert served.playlist_type == "event"
+
+
+def test_a_token_viewer_needs_no_authentication_and_a_bad_login_without_one_is_401(
+    live: Broadcast, api: APIClient
+) -> None:
+    """Authentication is lazy on the playlist: a playback token admits without looking at
+    the user (so a stale Authorization header a player carries along does not matter),
+    while a request that needs the user still fails authentication (403 here: the first
+    authenticator, SessionAuthentication, sends no WWW-Authenticate, as DRF decides)."""
+    bogus = "Basic " + base64.b64encode(b"alice:wrong").decode()
+    assert api.get(live.playback_path, HTTP_AUTHORIZATION=bogus).status_code == 200
+    response = api.get(live.playlist_path, HTTP_AUTHORIZATION=bogus)
+    assert response.status_code == 403
+    assert response.json()["code"] == "authentication_failed"

@@ -3,9 +3,14 @@ sections, masters with renditions and i-frame playlists, and hostile URIs."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import m3u8
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broadcast_api.playback.playlists import resolve_key, rewrite
+from broadcast_api.playback.window import keep_live_window, live_window_text
 
 PREFIX = "streams/abc"
 
@@ -197,3 +202,76 @@ def test_a_playlist_shorter_than_the_window_loses_only_its_event_type() -> None:
     assert len(served.segments) == 60
     assert served.media_sequence == 0
     assert served.playlist_type is None  # the same on every poll: the type never changes
+
+
+# -- the live window cut from the text -----------------------------------------------------------
+
+
+@st.composite
+def live_playlists(draw: st.DrawFn) -> str:
+    """Live media playlists as publishers write them: any start sequence, durations,
+    discontinuities, program dates (per segment, at the top only, now and then, or
+    never), init sections and keys that change on the way, byte ranges."""
+    count = draw(st.integers(min_value=1, max_value=120))
+    dates = draw(st.sampled_from(["every", "top", "some", "none"]))
+    lines = ["#EXTM3U", "#EXT-X-VERSION:7"]
+    lines.append(f"#EXT-X-TARGETDURATION:{draw(st.integers(min_value=1, max_value=6))}")
+    if draw(st.booleans()):
+        lines.append("#EXT-X-PLAYLIST-TYPE:EVENT")
+    if draw(st.booleans()):
+        lines.append(f"#EXT-X-MEDIA-SEQUENCE:{draw(st.integers(min_value=0, max_value=10**6))}")
+    if draw(st.booleans()):
+        lines.append(
+            f"#EXT-X-DISCONTINUITY-SEQUENCE:{draw(st.integers(min_value=0, max_value=9))}"
+        )
+    if draw(st.booleans()):
+        lines.append('#EXT-X-MAP:URI="init0.mp4"')
+    start = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
+    elapsed = timedelta()
+    for n in range(count):
+        if n and draw(st.integers(min_value=0, max_value=9)) == 0:
+            lines.append("#EXT-X-DISCONTINUITY")
+        if draw(st.integers(min_value=0, max_value=19)) == 0:
+            lines.append(f'#EXT-X-MAP:URI="init{n}.mp4"')
+        if draw(st.integers(min_value=0, max_value=19)) == 0:
+            lines.append(f'#EXT-X-KEY:METHOD=AES-128,URI="keys/{n}.key"')
+        if (
+            dates == "every"
+            or (dates == "top" and n == 0)
+            or (dates == "some" and draw(st.integers(min_value=0, max_value=7)) == 0)
+        ):
+            stamp = (start + elapsed).isoformat(timespec="milliseconds")
+            lines.append(f"#EXT-X-PROGRAM-DATE-TIME:{stamp}")
+        duration = draw(st.integers(min_value=200, max_value=6000)) / 1000
+        elapsed += timedelta(seconds=duration)
+        lines.append(f"#EXTINF:{duration:.3f},")
+        if draw(st.integers(min_value=0, max_value=9)) == 0:
+            lines.append(f"#EXT-X-BYTERANGE:1000@{n * 1000}")
+        lines.append(f"seg_{n:06d}.m4s")
+    return "\n".join(lines) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=live_playlists(), window=st.integers(min_value=1, max_value=200))
+def test_the_window_cut_from_the_text_is_the_window_of_the_parsed_playlist(
+    text: str, window: int
+) -> None:
+    whole = m3u8.loads(text)
+    keep_live_window(whole, window)
+    cut = live_window_text(text, window)
+    assert len(cut) <= len(text)
+    from_cut = m3u8.loads(cut)
+    keep_live_window(from_cut, window)
+    assert from_cut.dumps() == whole.dumps()
+
+
+def test_the_cut_of_a_two_hour_playlist_is_the_window_only() -> None:
+    text = event_playlist(7200, discontinuities=(100, 7150))
+    cut = live_window_text(text, 120)
+    assert cut.count("#EXTINF:") == 120
+    assert "#EXT-X-MEDIA-SEQUENCE:7080" in cut
+    assert "#EXT-X-DISCONTINUITY-SEQUENCE:1" in cut
+    assert '#EXT-X-MAP:URI="init.mp4"' in cut
+    assert "#EXT-X-PROGRAM-DATE-TIME:2026-12-04T07:58:00.000+00:00" in cut
+    assert "EVENT" not in cut
+    assert live_window_text(event_playlist(7200, ended=True), 120).count("#EXTINF:") == 7200

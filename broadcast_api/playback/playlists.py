@@ -39,6 +39,7 @@ from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
 from broadcast_api.playback.signers import get_media_signer
+from broadcast_api.playback.window import keep_live_window, live_window_text
 from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
 from broadcast_api.viewing import Audience, playback_token
 
@@ -60,7 +61,6 @@ __all__ = [
     "cache_key",
     "freshness",
     "gzip_once",
-    "keep_live_window",
     "nested_playlist_url",
     "presigned_urls",
     "resolve_key",
@@ -133,46 +133,6 @@ def resolve_key(uri: str, *, base_dir: str, prefix: str) -> str | None:
     return key if key.startswith(prefix + "/") else None
 
 
-def keep_live_window(playlist: m3u8.M3U8, seconds: float) -> int:
-    """Make a live media playlist a sliding window of its newest ``seconds`` (at least
-    three target durations, the least RFC 8216 lets a live playlist hold); returns how
-    many segments were dropped.
-
-    What a player needs to follow it stays right: ``EXT-X-MEDIA-SEQUENCE`` and
-    ``EXT-X-DISCONTINUITY-SEQUENCE`` grow by the segments and discontinuities dropped,
-    the first kept segment carries its ``EXT-X-PROGRAM-DATE-TIME``, and ``EXT-X-MAP`` and
-    ``EXT-X-KEY`` are written again before it (the ``m3u8`` library does that). The
-    ``EVENT`` type goes, since an EVENT playlist may never lose a segment: the window is
-    a live playlist of the usual kind, which every player follows. A recording (with
-    ``EXT-X-ENDLIST``) and a master playlist are left whole.
-    """
-    if playlist.is_variant or playlist.is_endlist:
-        return 0
-    playlist.playlist_type = None
-    segments = playlist.segments
-    keep_seconds = max(seconds, 3 * float(playlist.target_duration or 0))
-    kept, total = 0, 0.0
-    for segment in reversed(segments):
-        if kept and total + float(segment.duration or 0) > keep_seconds:
-            break
-        total += float(segment.duration or 0)
-        kept += 1
-    drop = len(segments) - kept
-    if drop <= 0:
-        return 0
-    first = segments[drop]
-    if first.program_date_time is None and first.current_program_date_time is not None:
-        first.program_date_time = first.current_program_date_time
-    dropped_discontinuities = sum(1 for segment in segments[:drop] if segment.discontinuity)
-    del segments[:drop]
-    playlist.media_sequence = (playlist.media_sequence or 0) + drop
-    if dropped_discontinuities:
-        playlist.discontinuity_sequence = (
-            playlist.discontinuity_sequence or 0
-        ) + dropped_discontinuities
-    return drop
-
-
 def rewrite(
     text: str,
     *,
@@ -186,9 +146,11 @@ def rewrite(
 
     ``media_url(key)`` presigns a media object; ``playlist_url(rendition)`` names a nested
     playlist (``rendition``: its key relative to ``prefix``). With ``live_window``
-    (seconds), a live media playlist keeps only its newest segments (see
-    :func:`keep_live_window`), before anything is signed.
+    (seconds), a live media playlist keeps only its newest segments (``window``), cut
+    from the text before it is parsed, so nothing outside the window is parsed or signed.
     """
+    if live_window is not None:
+        text = live_window_text(text, live_window)  # the window's text, parsed alone
     playlist = m3u8.loads(text)
     if live_window is not None:
         keep_live_window(playlist, live_window)

@@ -14,7 +14,6 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from django.http import HttpResponse
-from django.utils.cache import patch_vary_headers
 from rest_framework import exceptions, viewsets
 from rest_framework.decorators import action
 from rest_framework.negotiation import BaseContentNegotiation
@@ -100,6 +99,13 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
     # The shared, rewritten playlists (``broadcast_api.playback.playlists``).
     playlist_cache = PlaylistCache()
 
+    def perform_authentication(self, request: Request) -> None:
+        """For the playlist, authenticate lazily (DRF's documented way: the user is
+        looked up when first asked for). Most polls carry a playback token and never
+        need the user, so a viewer's poll pays for no authentication at all."""
+        if self.action != "playlist":
+            super().perform_authentication(request)
+
     @action(
         detail=True,
         methods=["get"],
@@ -125,9 +131,7 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         entry = self.playlist_cache.get(stream_id, rendition, whole=whole)
         if entry is None or not entry.is_fresh(time.time()):
             stream = self.get_object()
-            if not Audience.of(stream).admits(
-                request.user, token_for_this_stream=token_is_for_this_stream
-            ):
+            if not self._admits(request, Audience.of(stream), token_is_for_this_stream):
                 raise exceptions.NotFound()
             entry = self.playlist_cache.refreshed(
                 stream,
@@ -136,9 +140,7 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
                 stale=entry,
                 whole=whole,
             )
-        elif not entry.audience.admits(
-            request.user, token_for_this_stream=token_is_for_this_stream
-        ):
+        elif not self._admits(request, entry.audience, token_is_for_this_stream):
             raise exceptions.NotFound()
         return self.get_playlist_response(servable(entry))
 
@@ -155,10 +157,18 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
         response = HttpResponse(entry.gzipped if gzipped else entry.body, content_type=MEDIA_TYPE)
         if gzipped:
             response["Content-Encoding"] = "gzip"
-        patch_vary_headers(response, ("Accept-Encoding",))
+        response["Vary"] = "Accept-Encoding"  # a new response: nothing to merge with
         scope = "public" if entry.audience.is_public else "private"
         response["Cache-Control"] = f"{scope}, max-age={entry.max_age(time.time())}"
         return response
+
+    @staticmethod
+    def _admits(request: Request, audience: Audience, token_for_this_stream: bool) -> bool:
+        """``audience.admits``, asking for ``request.user`` (so authenticating) only when
+        neither the token nor the stream's being public already admits."""
+        if token_for_this_stream or audience.is_public:
+            return True
+        return audience.admits(request.user, token_for_this_stream=False)
 
     @staticmethod
     def _stream_uuid(value: str | None) -> uuid.UUID:
