@@ -713,6 +713,53 @@ def test_a_two_hour_broadcast_polls_like_a_one_minute_one(start: Any, api: APICl
     assert recording.is_endlist
 
 
+def test_a_whole_playlist_refresh_rewrites_only_what_was_appended(
+    start: Any, api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``?window=all`` (DVR) of a 2-hour EVENT playlist: once rewritten, a refresh signs
+    the appended segment only, and serves what a full rewrite would, up to the end."""
+    playlists.PlaylistCache.appended_rewrites.clear()
+    broadcast = start(name="dvr")
+    broadcast.upload("index.m3u8", event_playlist(7200))
+    path = broadcast.playback_path + "&window=all"
+
+    def poll() -> m3u8.M3U8:
+        response = api.get(path, HTTP_ACCEPT_ENCODING="gzip")
+        assert response.status_code == 200, response.content
+        return m3u8.loads(gzip.decompress(response.content).decode())
+
+    assert len(poll().segments) == 7200
+    signed: list[str] = []
+    original = S3PresignedUrlSigner.sign
+
+    def spy(self: S3PresignedUrlSigner, key: str, *, bucket: str, expires_in: int) -> str:
+        signed.append(key)
+        return original(self, key, bucket=bucket, expires_in=expires_in)
+
+    monkeypatch.setattr(S3PresignedUrlSigner, "sign", spy)
+    full_rewrites: list[str] = []
+    whole_rewrite = playlists.rewrite
+
+    def rewrite_spy(text: str, **kwargs: Any) -> playlists.Rewritten:
+        full_rewrites.append(kwargs["playlist_key"])
+        return whole_rewrite(text, **kwargs)
+
+    monkeypatch.setattr(playlists, "rewrite", rewrite_spy)
+    broadcast.upload("index.m3u8", event_playlist(7201))
+    time.sleep(0.6)  # past the entry's half-second freshness; the entry itself stays
+    grown = poll()
+    assert len(grown.segments) == 7201
+    assert str(grown.segments[-1].uri).split("?")[0].endswith("/seg_007200.m4s")
+    assert [key.rsplit("/", 1)[1] for key in signed] == ["seg_007200.m4s"]
+    assert full_rewrites == []  # nothing was parsed whole
+    broadcast.upload("index.m3u8", event_playlist(7201, ended=True))
+    time.sleep(0.6)
+    recording = poll()
+    assert recording.is_endlist
+    assert len(recording.segments) == 7201
+    assert full_rewrites == []
+
+
 def test_a_master_asked_for_whole_passes_window_all_to_its_renditions(
     start: Any, api: APIClient
 ) -> None:

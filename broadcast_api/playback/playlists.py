@@ -28,7 +28,7 @@ import posixpath
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, unquote, urlencode, urlsplit
 
@@ -38,6 +38,7 @@ from django.core.cache import caches
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
+from broadcast_api.playback.appending import RewriteState, appended_rewrites
 from broadcast_api.playback.signers import get_media_signer
 from broadcast_api.playback.window import keep_live_window, live_window_text
 from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
@@ -65,6 +66,7 @@ __all__ = [
     "presigned_urls",
     "resolve_key",
     "rewrite",
+    "rewrite_uris",
     "servable",
     "url_lifetime",
 ]
@@ -112,6 +114,8 @@ class Rewritten:
     target_duration: float
     ended: bool
     renditions: tuple[str, ...] = ()
+    # The parsed playlist, rewritten: what an appended rewrite continues from.
+    playlist: m3u8.M3U8 | None = field(default=None, compare=False, repr=False)
 
 
 def servable(entry: CachedPlaylist) -> CachedPlaylist:
@@ -154,6 +158,31 @@ def rewrite(
     playlist = m3u8.loads(text)
     if live_window is not None:
         keep_live_window(playlist, live_window)
+    renditions = rewrite_uris(
+        playlist,
+        playlist_key=playlist_key,
+        prefix=prefix,
+        media_url=media_url,
+        playlist_url=playlist_url,
+    )
+    return Rewritten(
+        body=playlist.dumps().encode(),
+        target_duration=float(playlist.target_duration or 0),
+        ended=bool(playlist.is_endlist),
+        renditions=renditions,
+        playlist=playlist,
+    )
+
+
+def rewrite_uris(
+    playlist: m3u8.M3U8,
+    *,
+    playlist_key: str,
+    prefix: str,
+    media_url: Callable[[str], str],
+    playlist_url: Callable[[str], str],
+) -> tuple[str, ...]:
+    """Rewrite a parsed playlist's URIs in place; returns the renditions it names."""
     base_dir = posixpath.dirname(playlist_key)
     signed: dict[str, str] = {}
     unsafe: set[str] = set()
@@ -205,12 +234,7 @@ def rewrite(
             playlist_key,
             len(unsafe),
         )
-    return Rewritten(
-        body=playlist.dumps().encode(),
-        target_duration=float(playlist.target_duration or 0),
-        ended=bool(playlist.is_endlist),
-        renditions=tuple(dict.fromkeys(renditions)),
-    )
+    return tuple(dict.fromkeys(renditions))
 
 
 # -- presigned URLs, kept between refreshes ------------------------------------------------
@@ -232,9 +256,11 @@ class PresignedUrls:
 
     def signer(
         self, stream_key: str, bucket: str
-    ) -> tuple[Callable[[str], str], Callable[[], None]]:
-        """``(sign, done)``: ``sign(key)`` gives a URL; ``done()`` keeps what was used.
-        URLs of another signer (the setting changed) are never reused."""
+    ) -> tuple[Callable[[str], str], Callable[..., None]]:
+        """``(sign, done)``: ``sign(key)`` gives a URL; ``done()`` keeps what was used
+        (``done(keep_unused=True)`` also what was known: a rewrite of an appended part
+        uses only the new keys). URLs of another signer (the setting changed) are never
+        reused."""
         stream_key = f"{conf.MEDIA_SIGNER}|{stream_key}"
         with self._lock:
             known = dict(self._by_stream.get(stream_key, {}))
@@ -251,9 +277,9 @@ class PresignedUrls:
             used[key] = found
             return found[0]
 
-        def done() -> None:
+        def done(*, keep_unused: bool = False) -> None:
             with self._lock:
-                self._by_stream[stream_key] = used
+                self._by_stream[stream_key] = {**known, **used} if keep_unused else used
                 self._by_stream.move_to_end(stream_key)
                 while len(self._by_stream) > self._max_streams:
                     self._by_stream.popitem(last=False)
@@ -294,6 +320,9 @@ def _thread_lock(key: str) -> threading.Lock:
 
 class PlaylistCache:
     """The shared, rewritten playlists of every stream (one per rendition)."""
+
+    # What this process remembers to rewrite only the appended part of a whole playlist.
+    appended_rewrites = appended_rewrites
 
     def __init__(self, alias: str | None = None) -> None:
         self.alias = alias
@@ -416,10 +445,40 @@ class PlaylistCache:
                     audience=audience,
                 )
             stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
+        text = stored.body.decode("utf-8", errors="replace")
         view = ":all" if whole else ""
         sign, keep = presigned_urls.signer(f"{stream.pk.hex}:{rendition}{view}", stream.s3_bucket)
+        lifetime = url_lifetime()
+        valid_until = now + lifetime / 2  # what the signer's reuse rule guarantees
+        if whole and current is not None and current.body is not None:
+
+            def sign_uris(playlist: m3u8.M3U8) -> None:
+                rewrite_uris(
+                    playlist,
+                    playlist_key=key,
+                    prefix=stream.s3_prefix,
+                    media_url=sign,
+                    playlist_url=playlist_url,
+                )
+
+            appended = self._rewrite_appended(
+                stream, rendition, text, media=sign_uris, now=now, valid_until=valid_until
+            )
+            if appended is not None:
+                keep(keep_unused=True)
+                body, gzipped, usable_until = appended
+                ended = body.endswith(b"#EXT-X-ENDLIST\n")
+                return current._replace(
+                    body=body,
+                    etag=stored.etag,
+                    ended=ended,
+                    fresh_until=now + freshness(ended, current.target_duration),
+                    usable_until=usable_until,
+                    audience=audience,
+                    gzipped=gzipped,
+                )
         rewritten = rewrite(
-            stored.body.decode("utf-8", errors="replace"),
+            text,
             playlist_key=key,
             prefix=stream.s3_prefix,
             media_url=sign,
@@ -427,17 +486,51 @@ class PlaylistCache:
             live_window=None if whole else conf.LIVE_WINDOW,
         )
         keep()
+        if whole and rewritten.playlist is not None:
+            self.appended_rewrites.put(
+                self._appended_key(stream, rendition),
+                RewriteState.after_full_rewrite(
+                    text, rewritten.playlist, rewritten.body, valid_until, GZIP_LEVEL
+                ),
+            )
         return CachedPlaylist(
             body=rewritten.body,
             etag=stored.etag,
             ended=rewritten.ended,
             target_duration=rewritten.target_duration,
             fresh_until=now + freshness(rewritten.ended, rewritten.target_duration),
-            usable_until=now + url_lifetime() / 2,
+            usable_until=valid_until,
             audience=audience,
             renditions=rewritten.renditions,
             gzipped=gzip_once(rewritten.body),
         )
+
+    def _appended_key(self, stream: AbstractStream, rendition: str) -> str:
+        return f"{conf.MEDIA_SIGNER}|{stream.pk.hex}:{rendition}"
+
+    def _rewrite_appended(
+        self,
+        stream: AbstractStream,
+        rendition: str,
+        text: str,
+        *,
+        media: Callable[[m3u8.M3U8], None],
+        now: float,
+        valid_until: float,
+    ) -> tuple[bytes, bytes, float] | None:
+        """``(body, gzipped, usable until)`` of a whole EVENT playlist from what was
+        appended since this process last rewrote it (``appending``), while the URLs
+        that rewrite signed have more than a quarter of their lifetime left."""
+        state_key = self._appended_key(stream, rendition)
+        state = self.appended_rewrites.get(state_key)
+        if state is None or state.valid_until - now <= url_lifetime() / 4:
+            return None
+        continued = state.continued(text, media=media, valid_until=valid_until)
+        if continued is None:
+            return None
+        body, gzipped, next_state = continued
+        self.appended_rewrites.put(state_key, next_state)
+        return body, gzipped, min(state.valid_until, valid_until)
 
 
 def gzip_once(body: bytes) -> bytes | None:

@@ -20,7 +20,13 @@ from datetime import datetime, timedelta
 
 import m3u8
 
-__all__ = ["keep_live_window", "live_window_text", "window_seconds"]
+__all__ = [
+    "is_segment_tag",
+    "keep_live_window",
+    "live_window_text",
+    "tag_in_force",
+    "window_seconds",
+]
 
 EXTINF = "#EXTINF:"
 # Tags that belong to the media segment after them (RFC 8216 4.3.2), so a cut keeps them
@@ -124,7 +130,7 @@ def live_window_text(text: str, seconds: float) -> str:
     )
     carried = [
         line
-        for line in (_last_tag(before, "#EXT-X-MAP:"), _last_tag(before, "#EXT-X-KEY:"))
+        for line in (tag_in_force(before, "#EXT-X-MAP:"), tag_in_force(before, "#EXT-X-KEY:"))
         if line
     ]
     kept = text[cut:]
@@ -135,7 +141,7 @@ def live_window_text(text: str, seconds: float) -> str:
     lines = [
         line
         for line in header.splitlines()
-        if not _is_segment_tag(line)
+        if not is_segment_tag(line)
         and not line.startswith(("#EXT-X-MEDIA-SEQUENCE:", "#EXT-X-PLAYLIST-TYPE:"))
         and not line.startswith("#EXT-X-DISCONTINUITY-SEQUENCE:")
     ]
@@ -176,12 +182,13 @@ def _end_of_uri_line(text: str, extinf_start: int) -> int | None:
     return None
 
 
-def _is_segment_tag(line: str) -> bool:
+def is_segment_tag(line: str) -> bool:
     """A tag of the media segment after it (a DISCONTINUITY-SEQUENCE is the header's)."""
     return line.startswith(SEGMENT_TAGS) and not line.startswith("#EXT-X-DISCONTINUITY-SEQUENCE")
 
 
-def _last_tag(text: str, tag: str) -> str:
+def tag_in_force(text: str, tag: str) -> str:
+    """The last line of ``text`` that starts with ``tag`` (stripped), or ``""``."""
     found = text.rfind("\n" + tag)
     if found < 0:
         if not text.startswith(tag):
@@ -194,7 +201,7 @@ def _last_tag(text: str, tag: str) -> str:
 def _date_at_cut(dropped: str) -> datetime | None:
     """The wall-clock time the first kept segment starts at: the newest dropped
     ``EXT-X-PROGRAM-DATE-TIME`` plus the durations of the segments after it."""
-    line = _last_tag(dropped, "#EXT-X-PROGRAM-DATE-TIME:")
+    line = tag_in_force(dropped, "#EXT-X-PROGRAM-DATE-TIME:")
     if not line:
         return None
     try:
