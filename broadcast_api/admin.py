@@ -33,7 +33,15 @@ __all__ = ["StreamAdmin", "holds_change_permission", "webhooks_admin"]
 
 
 class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ["__str__", "owner", "status", "start_date", "stop_date", "stop_reason"]
+    list_display = [
+        "__str__",
+        "owner",
+        "status",
+        "start_date",
+        "stop_date",
+        "stop_reason",
+        "peak_viewer_count",
+    ]
     list_filter = ["status", "type", "stop_reason"]
     list_select_related = ["owner"]
     date_hierarchy = "start_date"

@@ -317,6 +317,13 @@ def _check_playback() -> list[CheckMessage]:
             "None to serve every segment.",
             "E024",
         )
+    if conf.VIEWER_WINDOW is not None:
+        messages += positive_int(
+            "VIEWER_WINDOW",
+            "Seconds a viewer counts for after its last poll, at least the players' poll "
+            "interval (default 30), or None to count no viewers.",
+            "E025",
+        )
     if conf.PLAYLIST_CACHE not in settings.CACHES:
         messages.append(
             Error(

@@ -196,6 +196,12 @@ class Settings:
         value: str = self._get("PLAYLIST_CACHE", "default")
         return value
 
+    @property
+    def VIEWER_WINDOW(self) -> int | None:
+        """Seconds a viewer counts for after a poll (``broadcast_api.viewers``); None: off."""
+        value: int | None = self._get("VIEWER_WINDOW", 30)
+        return value
+
     # -- a broadcast's life ------------------------------------------------------------
 
     @property

@@ -81,6 +81,10 @@ class AbstractStream(models.Model):
     )
     # When the recording's playlist was closed with #EXT-X-ENDLIST (or found closed).
     finalized_at = models.DateTimeField(_("recording finalized at"), null=True, blank=True)
+    # The most concurrent viewers while live (``broadcast_api.viewers``), set at the stop.
+    peak_viewer_count = models.PositiveIntegerField(
+        _("peak viewers"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         abstract = True

@@ -223,7 +223,14 @@ OPERATIONS: dict[str, Operation] = {
         examples=[
             OpenApiExample(
                 "Stopped",
-                value={"stream": {**EXAMPLE_STREAM, "stop_date": "2015-10-22 16:27:40"}},
+                value={
+                    "stream": {
+                        **EXAMPLE_STREAM,
+                        "stop_date": "2015-10-22 16:27:40",
+                        "viewer_count": 3,
+                        "peak_viewer_count": 41,
+                    }
+                },
                 response_only=True,
                 status_codes=["200"],
             )

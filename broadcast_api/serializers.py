@@ -11,12 +11,14 @@ response by pointing one of them at a subclass.
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
+from typing import Any, cast
 
 from django.urls import NoReverseMatch
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.serializers import ListSerializer
 
+from broadcast_api import viewers
 from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import StreamStatus, StreamType
 from broadcast_api.viewing import playback_url
@@ -68,6 +70,35 @@ class PlaybackUrlField(serializers.Field):  # type: ignore[type-arg]
             except NoReverseMatch:
                 url = None
         return playback_url(value, request=request, url=url)
+
+
+@extend_schema_field(
+    {
+        "type": "integer",
+        "minimum": 0,
+        "description": "Concurrent viewers now: those who polled the playlist in the last "
+        "one to two BROADCAST_API_VIEWER_WINDOW seconds.",
+    }
+)
+class ViewerCountField(serializers.Field):  # type: ignore[type-arg]
+    """The stream's ``viewer_count`` (``broadcast_api.viewers``): one cache read for a
+    whole list page, which the first field of the page makes for every stream in it."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> int:
+        counts: dict[Any, int] | None = self.context.get("viewer_counts")
+        if counts is None or value.pk not in counts:
+            root = self.root
+            streams = root.instance if isinstance(root, ListSerializer) else None
+            if not isinstance(streams, list | tuple) or value not in streams:
+                streams = [value]
+            counts = viewers.counter.counts(stream.pk for stream in streams)
+            # The context is the whole tree's: the page's other fields find the counts.
+            cast("dict[str, Any]", self.context)["viewer_counts"] = counts
+        return counts[value.pk]
 
 
 # -- requests -----------------------------------------------------------------------
@@ -152,6 +183,12 @@ class StoppedStreamSerializer(StartedStreamSerializer):
     """The stream in stop's response: start's keys and ``stop_date``."""
 
     stop_date = SeedDateTimeField(allow_null=True)
+    viewer_count = ViewerCountField()
+    peak_viewer_count = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The most concurrent viewers while live; null until the stream ends.",
+    )
 
 
 class S3EndpointSerializer(serializers.Serializer[StorageGrant]):
@@ -215,6 +252,12 @@ class StreamSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
     playback_url = PlaybackUrlField()
+    viewer_count = ViewerCountField()
+    peak_viewer_count = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text="The most concurrent viewers while live; null until the stream ends.",
+    )
 
 
 # -- errors -------------------------------------------------------------------------

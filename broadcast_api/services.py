@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from broadcast_api import hooks
+from broadcast_api import hooks, viewers
 from broadcast_api.conf import conf
 from broadcast_api.credentials import StorageGrant, get_credential_provider
 from broadcast_api.exceptions import (
@@ -256,17 +256,22 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
     One conditional UPDATE (``WHERE id = ? AND status = 'live'``) decides. The winner
     updates ``stream`` in memory and announces ``stream.stopped`` (after commit:
     ``stream_stopped``, the recording closed); a loser, or a stop of an ended stream,
-    returns the stream as it is in the database.
+    returns the stream as it is in the database. The UPDATE records the peak viewer
+    count, read from the cache before it (``viewers.ViewerCounter.peak``).
     """
     model = type(stream)
     if stream.status != StreamStatus.LIVE:
         return StopResult(stream=stream, stopped=False)
     now = timezone.now()
+    peak = viewers.counter.peak(stream.pk, since=stream.start_date)
     writers = hooks.writers_for(hooks.STREAM_STOPPED)
     try:
         with transaction.atomic() if writers else contextlib.nullcontext():
             updated = model._default_manager.filter(pk=stream.pk, status=StreamStatus.LIVE).update(
-                status=StreamStatus.ENDED, stop_date=now, stop_reason=reason
+                status=StreamStatus.ENDED,
+                stop_date=now,
+                stop_reason=reason,
+                peak_viewer_count=peak,
             )
             if updated:
                 stream.status, stream.stop_date, stream.stop_reason = (
@@ -274,10 +279,13 @@ def stop_stream(stream: AbstractStream, *, reason: str = StopReason.CLIENT) -> S
                     now,
                     reason,
                 )
+                stream.peak_viewer_count = peak
                 change = hooks.Change(hooks.STREAM_STOPPED, stream, at=now, reason=reason)
                 hooks.announce(change, writers)  # the writers in the UPDATE's transaction
         if not updated:  # another request stopped it between our read and our write
-            stream.refresh_from_db(fields=["status", "stop_date", "stop_reason"])
+            stream.refresh_from_db(
+                fields=["status", "stop_date", "stop_reason", "peak_viewer_count"]
+            )
             return StopResult(stream=stream, stopped=False)
     except DatabaseError as exc:
         logger.error("could not stop stream %s: %s", stream.pk, type_name(exc))

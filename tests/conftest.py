@@ -18,7 +18,7 @@ from broadcast_api.webhooks import endpoints
 from tests.servers import MotoServer, postgres_reachable, required, run_moto
 
 # The tooling's fixtures: demo_stack, browser_stack, chromium, rgw_gateway, test_output_dir.
-pytest_plugins = ["devtools.pytest_plugin"]
+pytest_plugins = ["devtools.pytest_plugin", "tests.playback_fixtures"]
 
 # Never let a developer's own AWS configuration leak into the tests.
 for _name in list(os.environ):

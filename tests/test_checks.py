@@ -161,6 +161,8 @@ ERRORS = [
     ("LIVE_WINDOW", 0, "broadcast_api.E024"),
     ("LIVE_WINDOW", "2 minutes", "broadcast_api.E024"),
     ("LIVE_WINDOW", True, "broadcast_api.E024"),
+    ("VIEWER_WINDOW", 0, "broadcast_api.E025"),
+    ("VIEWER_WINDOW", 2.5, "broadcast_api.E025"),
     # E015: the playlist cache
     ("PLAYLIST_CACHE", "no-such-cache", "broadcast_api.E015"),
     # E016: a broadcast's life

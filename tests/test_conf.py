@@ -39,6 +39,7 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "PLAYLIST_CACHE": ("default", str),
     "PLAYLIST_URL_NAME": (None, None),
     "LIVE_WINDOW": (120, int),
+    "VIEWER_WINDOW": (30, int),
     "CLOUDFRONT_DOMAIN": ("", str),
     "CLOUDFRONT_KEY_PAIR_ID": ("", str),
     "CLOUDFRONT_PRIVATE_KEY": ("", str),

@@ -88,6 +88,8 @@ def test_stop_response(name: str, start: datetime, stop: datetime | None) -> Non
             "start_date": seed_time(start),
             "stop_date": seed_time(stop),
             "playback_url": f"/stream/{stream.id}/playlist.m3u8",
+            "viewer_count": 0,
+            "peak_viewer_count": None,
         }
     }
     assert StopStreamResponseSerializer(StopResult(stream=stream, stopped=True)).data == expected

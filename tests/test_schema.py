@@ -178,7 +178,11 @@ def test_named_components(schema: dict[str, Any]) -> None:
         "start_date",
         "stop_date",
         "playback_url",
+        "viewer_count",
+        "peak_viewer_count",
     }
+    assert components["Stream"]["properties"]["viewer_count"]["type"] == "integer"
+    assert components["Stream"]["properties"]["peak_viewer_count"]["nullable"] is True
     assert set(components["Error"]["required"]) == {"code", "detail"}
     assert set(components["Error"]["properties"]) == {"code", "detail", "fields", "reason"}
     assert not any(name.startswith("aws_") for name in components["Stream"]["properties"])

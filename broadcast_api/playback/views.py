@@ -26,6 +26,8 @@ from broadcast_api.playback.playlists import (
     nested_playlist_url,
     servable,
 )
+from broadcast_api.viewers import counter as viewer_counter
+from broadcast_api.viewers import viewer_id
 from broadcast_api.viewing import Audience, remember_playlist_route, token_stream_id
 
 if TYPE_CHECKING:
@@ -121,6 +123,9 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
 
         From the shared cache this makes no query; a refresh makes one SELECT (the
         stream, through ``get_object()``) and one S3 read. Whoever may not watch gets 404.
+        Each admitted poll counts its viewer (``get_viewer_id``): none for a viewer this
+        process already counted in the window, else one cache ``add`` (and one ``incr``
+        the first time any process sees it in the window).
         """
         rendition = request.query_params.get("rendition", "")
         if rendition and not RENDITION_RE.fullmatch(rendition):
@@ -142,7 +147,21 @@ class PlaylistMixin(viewsets.GenericViewSet):  # type: ignore[type-arg]
             )
         elif not self._admits(request, entry.audience, token_is_for_this_stream):
             raise exceptions.NotFound()
+        viewer_counter.saw(stream_id, self.get_viewer_id(request))
         return self.get_playlist_response(servable(entry))
+
+    def get_viewer_id(self, request: Request) -> str:
+        """Who is polling, for the viewer count (``broadcast_api.viewers``): a hash of the
+        playback token, the client's address and its user agent. Rendition polls carry
+        the master's token, so a viewer counts once; viewers sharing an address and a
+        browser count once unless their tokens differ. Override to count by your own
+        id (a session, a user; ``viewers.viewer_id`` hashes it)."""
+        meta = request.META
+        return viewer_id(
+            request.query_params.get("token", ""),
+            meta.get("REMOTE_ADDR", ""),
+            meta.get("HTTP_USER_AGENT", ""),
+        )
 
     def get_playlist_response(self, entry: CachedPlaylist) -> HttpResponse:
         """The playlist, cacheable by clients for what is left of its freshness, and
