@@ -590,13 +590,30 @@ def test_with_gzip_middleware_nothing_is_encoded_twice(
 # -- the live window ---------------------------------------------------------------------------
 
 
-def test_a_two_hour_broadcast_polls_like_a_one_minute_one(start: Any, api: APIClient) -> None:
+def test_a_two_hour_broadcast_polls_like_a_one_minute_one(
+    start: Any, api: APIClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The live window: a 2-hour EVENT playlist is served as its newest 120 s, so a poll
-    costs no more than twice the bytes of a 1-minute broadcast's (gzip-encoded both);
-    ``?window=all`` still gives every segment, and so does the recording after the end."""
+    costs no more than twice the bytes of a 1-minute broadcast's (gzip-encoded both),
+    and its refresh no more than twice the work: the text the m3u8 library parses and
+    the URLs signed, counted rather than timed (``make bench`` times it). ``?window=all``
+    still gives every segment, and so does the recording after the end."""
     long, short = start(name="two hours"), start(name="one minute")
     long.upload("index.m3u8", event_playlist(7200))
     short.upload("index.m3u8", event_playlist(60))
+    work: dict[str, list[int]] = {"parsed": [], "signed": []}
+    parse, sign = playlists.m3u8.loads, S3PresignedUrlSigner.sign
+
+    def parse_spy(content: str, *args: Any, **kwargs: Any) -> Any:
+        work["parsed"].append(len(content))
+        return parse(content, *args, **kwargs)
+
+    def sign_spy(self: S3PresignedUrlSigner, key: str, **kwargs: Any) -> str:
+        work["signed"].append(1)
+        return sign(self, key, **kwargs)
+
+    monkeypatch.setattr(playlists.m3u8, "loads", parse_spy)
+    monkeypatch.setattr(S3PresignedUrlSigner, "sign", sign_spy)
 
     def poll(broadcast: Broadcast, **query: str) -> Any:
         path = broadcast.playback_path + "".join(f"&{k}={v}" for k, v in query.items())
@@ -605,6 +622,19 @@ def test_a_two_hour_broadcast_polls_like_a_one_minute_one(start: Any, api: APICl
         assert response["Content-Encoding"] == "gzip"
         return response
 
+    def refresh_work(broadcast: Broadcast) -> tuple[int, int]:
+        for counts in work.values():
+            counts.clear()
+        poll(broadcast)
+        return sum(work["parsed"]), len(work["signed"])
+
+    (long_parsed, long_signed), (short_parsed, short_signed) = (
+        refresh_work(long),
+        refresh_work(short),
+    )
+    assert (long_signed, short_signed) == (120 + 1, 60 + 1)  # the segments and the MAP
+    assert 0 < long_parsed <= 2.5 * short_parsed  # the 2-hour text is 100 times the 1-minute's
+    caches["default"].clear()
     long_poll, short_poll = poll(long), poll(short)
     assert len(long_poll.content) <= 2 * len(short_poll.content)
     served = m3u8.loads(gzip.decompress(long_poll.content).decode())
