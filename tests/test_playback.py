@@ -602,7 +602,7 @@ def test_a_two_hour_broadcast_polls_like_a_one_minute_one(
     long.upload("index.m3u8", event_playlist(7200))
     short.upload("index.m3u8", event_playlist(60))
     work: dict[str, list[int]] = {"parsed": [], "signed": []}
-    parse, sign = playlists.m3u8.loads, S3PresignedUrlSigner.sign
+    parse, sign = m3u8.loads, S3PresignedUrlSigner.sign
 
     def parse_spy(content: str, *args: Any, **kwargs: Any) -> Any:
         work["parsed"].append(len(content))
@@ -612,7 +612,7 @@ def test_a_two_hour_broadcast_polls_like_a_one_minute_one(
         work["signed"].append(1)
         return sign(self, key, **kwargs)
 
-    monkeypatch.setattr(playlists.m3u8, "loads", parse_spy)
+    monkeypatch.setattr(m3u8, "loads", parse_spy)  # the module playlists parses with
     monkeypatch.setattr(S3PresignedUrlSigner, "sign", sign_spy)
 
     def poll(broadcast: Broadcast, **query: str) -> Any:
