@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-from benchmarks.config import BUDGET_VIEWER_RPS_RATIO, NCPU, NOISY_SPREAD
+from benchmarks.config import BUDGET_VIEWER_RPS_RATIO, NCPU, NOISY_SPREAD, length_label
 
 
 def noise_notes(
@@ -33,7 +33,9 @@ def noise_notes(
     return lines
 
 
-def render_viewer(viewer: dict[str, Any]) -> list[str]:
+def render_viewer_v1(viewer: dict[str, Any]) -> list[str]:
+    """The viewer section of results written before the per-length runs (one stream,
+    ``connections`` and ``low_connections``): kept so those results still render."""
     conns, low = viewer["connections"], viewer["low_connections"]
     lines = [
         "",
@@ -99,6 +101,104 @@ def render_viewer(viewer: dict[str, Any]) -> list[str]:
         for row in viewer["paired"]:
             lines.append(
                 f"  {row['mode']:8} {row['requests']:7d} requests  baseline"
+                f" {row['baseline']['cpu_ms']:.3f} ms  package {row['package']['cpu_ms']:.3f}"
+                f" ms  baseline/package {row['cpu_ratio']:.2f}  errors {row['errors']}"
+            )
+    return lines
+
+
+def render_viewer(viewer: dict[str, Any]) -> list[str]:
+    """The viewer section: per mode, playlist length and connections, the cached-bytes
+    baseline against the package."""
+    if "lengths" not in viewer:
+        return render_viewer_v1(viewer)
+    conns = ",".join(str(c) for c in viewer["connections"])
+    lengths = ", ".join(length_label(n) for n in viewer["lengths"])
+    lines = [
+        "",
+        f"Viewer path: GET playlist.m3u8 of live EVENT playlists {lengths} into their"
+        f" broadcast (1 s segments), wrk -t{viewer['threads']} -c{{{conns}}}"
+        f" -d{viewer['duration']:g}s -H 'Accept-Encoding: gzip', Redis cache, live window"
+        f" {viewer['window']:g} s;",
+        "baseline = the cached-bytes view: the same token check, the rewritten playlist"
+        " (same window) from the cache,",
+        "gzip-encoded once per refresh (1 s TTL, no single-flight). Bytes: the gzip body"
+        " as sent, and what wrk read per poll (headers too):",
+    ]
+    head = (
+        f"{'mode':8} {'playlist':8} {'-c':>3} {'baseline req/s':>14} {'package req/s':>13}"
+        f" {'ratio':>6}  {'gzip body B b/p':>15}  {'wire B/poll b/p':>15}"
+        f"  {'CPU ms/req b/p':>14}  {'S3 GETs/s b/p':>13}  verdict"
+    )
+    lines += [head, "-" * len(head)]
+    for row in viewer["table"]:
+        b, p = row["baseline"], row["package"]
+        lines.append(
+            f"{row['mode']:8} {length_label(row['seconds']):8} {row['connections']:3d}"
+            f" {b['rps']:14.1f} {p['rps']:13.1f} {row['rps_ratio']:6.2f}"
+            f"  {b['gzip_bytes']:7d}/{p['gzip_bytes']:<7d}"
+            f"  {b['wire_bytes_per_request']:7.0f}/{p['wire_bytes_per_request']:<7.0f}"
+            f"  {b['worker_cpu_ms']:6.3f}/{p['worker_cpu_ms']:<7.3f}"
+            f"  {b['s3_gets_per_s']:5.2f}/{p['s3_gets_per_s']:<6.2f}"
+            f"  {row['verdict_rps']} (req/s >= {BUDGET_VIEWER_RPS_RATIO}x)"
+        )
+    lines.append("")
+    lines.append(
+        "Per repeat (B P / P B / B P): package/baseline req/s; p50/p99 ms baseline |"
+        " package; segments served (decoded bytes) b/p:"
+    )
+    for row in viewer["table"]:
+        b, p = row["baseline"], row["package"]
+        lines.append(
+            f"  {row['mode']:8} {length_label(row['seconds']):6} -c{row['connections']:<3}"
+            f" {row['rps_ratio_per_repeat']}  {b['p50_ms']:.2f}/{b['p99_ms']:.2f} |"
+            f" {p['p50_ms']:.2f}/{p['p99_ms']:.2f} ms  {b['segments']}/{p['segments']}"
+            f" ({b['body_bytes']}/{p['body_bytes']} B)  err {b['errors']}/{p['errors']}"
+        )
+    refresh = viewer.get("refresh")
+    if refresh:
+        lines.append(
+            f"CPU per refresh (in-process, thread CPU, median of {viewer['refresh_n']}: an"
+            " unconditional S3 GET, the live window rewritten, gzip, cache.set):"
+        )
+        lines.append(
+            f"  {'playlist':8} {'stored':>22} {'served':>8} {'package ms':>10} {'baseline ms':>11}"
+        )
+        for seconds in viewer["lengths"]:
+            r = refresh.get(str(seconds))
+            if r is None:
+                continue
+            stored = f"{r['stored_segments']} seg, {r['stored_bytes']} B"
+            lines.append(
+                f"  {length_label(seconds):8} {stored:>22} {r['served_segments']:8d}"
+                f" {r['package']['cpu_ms_p50']:10.2f} {r['baseline']['cpu_ms_p50']:11.2f}"
+            )
+    lines.append("S3 GETs/s by the package's viewers (medians of 3), by playlist and connections:")
+    for flat in viewer.get("s3_flat", []):
+        cells = ", ".join(
+            f"{length_label(row['seconds'])} -c{row['connections']}"
+            f" {row['package']['s3_gets_per_s']:.2f}"
+            for row in viewer["table"]
+            if row["mode"] == flat["mode"]
+        )
+        lines.append(
+            f"  {flat['mode']:8} {cells}  (limit {flat['limit_per_s']:.2f})  {flat['verdict']}"
+        )
+    lines += noise_notes(
+        viewer["table"],
+        viewer["runs"],
+        lambda row: f"{row['mode']} viewer {length_label(row['seconds'])} -c{row['connections']}",
+        "the viewer runs",
+    )
+    if viewer.get("paired"):
+        lines.append(
+            "Paired (baseline and package GETs alternating on the same connections; server"
+            " thread CPU per request):"
+        )
+        for row in viewer["paired"]:
+            lines.append(
+                f"  {row['mode']:8} {length_label(row['seconds_of_playlist']):6}"
+                f" -c{row['connections']:<3} {row['requests']:7d} requests  baseline"
                 f" {row['baseline']['cpu_ms']:.3f} ms  package {row['package']['cpu_ms']:.3f}"
                 f" ms  baseline/package {row['cpu_ratio']:.2f}  errors {row['errors']}"
             )
