@@ -53,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--time-budget",
         type=float,
-        default=float(os.environ.get("BENCH_TIME_BUDGET", "350")),
+        default=float(os.environ.get("BENCH_TIME_BUDGET", "560")),
         help="seconds for the whole run; the memory run gets what is left "
         "and stops early (and says so) when it cannot finish",
     )
@@ -93,7 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--viewer-paired",
         type=float,
         default=None,
-        help="seconds of the paired viewer run per mode (default: --viewer-duration; 0 = none)",
+        help="seconds of the paired viewer run per mode, length and connections"
+        " (default: --viewer-duration; 0 = none)",
     )
     parser.add_argument(
         "--skip", default="", help="comma list of: servers,viewer,memory,inprocess"

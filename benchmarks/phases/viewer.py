@@ -66,9 +66,8 @@ def viewer_phase(
     package's.
 
     For each length and each number of connections, ``wrk`` runs alternate B P / P B /
-    B P; each run starts with the stub's broadcasts restarted at their age, so a run sees
-    the length it is named after. Then one paired run per length (at the fewest
-    connections).
+    B P, then one paired run; each run starts with the stub's broadcasts restarted at
+    their age, so a run sees the length it is named after.
     """
     runs: list[dict[str, Any]] = []
     with gunicorn(env, MODES[mode], port, RESULTS / f"gunicorn-viewer-{mode}.log") as server:
@@ -143,17 +142,15 @@ def viewer_phase(
                         f"  worker CPU {result['worker_cpu_ms']:.3f} ms/req"
                         f"  other CPU {result['foreign_cpu_cores']:.2f} cores"
                     )
-            if paired_duration > 0:
-                env.stub_reset()
-                result = wrk.paired(
-                    server["url"], "playlist", paired_duration, min(connections), paths
-                )
-                result.update(mode=mode, seconds_of_playlist=seconds, connections=min(connections))
-                paired.append(result)
-                log(
-                    f"{mode:7} viewer {label:>5} paired: {result['requests']} requests,"
-                    f" server CPU/req baseline {result['baseline']['cpu_ms']:.3f} ms,"
-                    f" package {result['package']['cpu_ms']:.3f} ms"
-                    f" (ratio {result['cpu_ratio']:.2f}), errors {result['errors']}"
-                )
+                if paired_duration > 0:
+                    env.stub_reset()
+                    result = wrk.paired(server["url"], "playlist", paired_duration, conns, paths)
+                    result.update(mode=mode, seconds_of_playlist=seconds, connections=conns)
+                    paired.append(result)
+                    log(
+                        f"{mode:7} viewer {label:>5} -c{conns:<3} paired: {result['requests']}"
+                        f" requests, server CPU/req baseline {result['baseline']['cpu_ms']:.3f}"
+                        f" ms, package {result['package']['cpu_ms']:.3f} ms"
+                        f" (ratio {result['cpu_ratio']:.2f}), errors {result['errors']}"
+                    )
     return runs
