@@ -33,85 +33,9 @@ def noise_notes(
     return lines
 
 
-def render_viewer_v1(viewer: dict[str, Any]) -> list[str]:
-    """The viewer section of results written before the per-length runs (one stream,
-    ``connections`` and ``low_connections``): kept so those results still render."""
-    conns, low = viewer["connections"], viewer["low_connections"]
-    lines = [
-        "",
-        f"Viewer path: GET playlist.m3u8 of one live stream (its playlist changes every"
-        f" second), wrk -t{viewer['threads']} -c{conns} -d{viewer['duration']:g}s, Redis cache;",
-        "baseline = a plain Django view returning the cached bytes (S3 on a miss, 1 s TTL):",
-    ]
-    head = (
-        f"{'mode':8} {'baseline req/s':>14} {'package req/s':>13} {'ratio':>6}"
-        f"  {'baseline p50/p99 ms':>19}  {'package p50/p99 ms':>18}"
-        f"  {'CPU ms/req b/p':>14}  {'S3 GETs/s b/p':>13}  verdict"
-    )
-    lines += [head, "-" * len(head)]
-    for row in viewer["table"]:
-        b, p = row["baseline"], row["package"]
-        lines.append(
-            f"{row['mode']:8} {b['rps']:14.1f} {p['rps']:13.1f} {row['rps_ratio']:6.2f}"
-            f"  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}  {p['p50_ms']:7.2f} / {p['p99_ms']:7.2f}"
-            f"  {b['worker_cpu_ms']:6.3f}/{p['worker_cpu_ms']:<7.3f}"
-            f"  {b['s3_gets_per_s']:5.2f}/{p['s3_gets_per_s']:<6.2f}"
-            f"  {row['verdict_rps']} (req/s >= {BUDGET_VIEWER_RPS_RATIO}x)"
-        )
-    lines.append("")
-    lines.append(
-        "Per run: req/s, p50/p99 ms, wrk errors, S3 GETs/s answered 200 + 304 (the stub's"
-        " counters):"
-    )
-    for run in viewer["runs"]:
-        lines.append(
-            f"  {run['mode']:8} -c{run['connections']:<3} {run['side']:8} #{run['repeat']}"
-            f" {run['rps']:9.1f} req/s  {run['p50_ms']:6.2f} / {run['p99_ms']:7.2f} ms"
-            f"  err {sum(run['errors'].values())}"
-            f"  S3 {run['s3_gets_per_s']:5.2f}/s"
-            f" ({run['s3_200_per_s']:.2f} + {run['s3_304_per_s']:.2f})"
-        )
-    lines.append("S3 reads/s by the package's viewers, by number of connections:")
-    for row in viewer["table"]:
-        p, pl = row["package"], row.get("package_low")
-        if pl is None:
-            continue
-        lines.append(
-            f"  {row['mode']:8} -c{low}: {pl['s3_gets_per_s']:.2f}/s"
-            f" (200 {pl['s3_200_per_s']:.2f}, 304 {pl['s3_304_per_s']:.2f}; {pl['rps']:.0f}"
-            f" req/s)   -c{conns}:"
-            f" {p['s3_gets_per_s']:.2f}/s (200 {p['s3_200_per_s']:.2f}, 304"
-            f" {p['s3_304_per_s']:.2f}; {p['rps']:.0f} req/s)  {row['verdict_s3']}"
-        )
-    lines += noise_notes(
-        viewer["table"], viewer["runs"], lambda row: f"{row['mode']} viewer", "the viewer runs"
-    )
-    if viewer["table"]:
-        row = viewer["table"][0]
-        lines.append(
-            f"  playlist bytes per response ({row['mode']}): baseline"
-            f" {row['baseline']['body_bytes']}, package {row['package']['body_bytes']}"
-            " (presigned URLs)"
-        )
-    if viewer.get("paired"):
-        lines.append(
-            "Paired (baseline and package GETs alternating on the same connections; server"
-            " thread CPU per request):"
-        )
-        for row in viewer["paired"]:
-            lines.append(
-                f"  {row['mode']:8} {row['requests']:7d} requests  baseline"
-                f" {row['baseline']['cpu_ms']:.3f} ms  package {row['package']['cpu_ms']:.3f}"
-                f" ms  baseline/package {row['cpu_ratio']:.2f}  errors {row['errors']}"
-            )
-    return lines
-
-
 def render_viewer(viewer: dict[str, Any]) -> list[str]:
     """The viewer section: per mode, playlist length and connections, the cached-bytes
     baseline against the package."""
-    if "lengths" not in viewer:
-        return render_viewer_v1(viewer)
     conns = ",".join(str(c) for c in viewer["connections"])
     lengths = ", ".join(length_label(n) for n in viewer["lengths"])
     lines = [
