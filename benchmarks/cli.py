@@ -14,9 +14,17 @@ import time
 from typing import Any
 
 import benchmarks
-from benchmarks.aggregate import aggregate, aggregate_viewer
+from benchmarks.aggregate import aggregate, aggregate_viewer, viewer_s3_flatness
 from benchmarks.budget import budget
-from benchmarks.config import DEFAULT_DURATION, PY, RESULTS, log
+from benchmarks.config import (
+    DEFAULT_DURATION,
+    PY,
+    RESULTS,
+    VIEWER_CONNECTIONS,
+    VIEWER_LENGTHS,
+    VIEWER_WINDOW,
+    log,
+)
 from benchmarks.database import ensure_database, env_db
 from benchmarks.meta import meta
 from benchmarks.phases.memory import memory_phase
@@ -25,6 +33,8 @@ from benchmarks.phases.viewer import viewer_phase
 from benchmarks.report import markdown, render
 from benchmarks.servers import Env, background, free_port, wait_http
 from benchmarks.wrk import Wrk
+
+PHASES = ("servers", "viewer", "memory", "inprocess")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,7 +53,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--time-budget",
         type=float,
-        default=float(os.environ.get("BENCH_TIME_BUDGET", "350")),
+        default=float(os.environ.get("BENCH_TIME_BUDGET", "560")),
         help="seconds for the whole run; the memory run gets what is left "
         "and stops early (and says so) when it cannot finish",
     )
@@ -63,24 +73,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds per viewer run (default: --duration, at most 4)",
     )
     parser.add_argument(
-        "--viewer-connections", type=int, default=64, help="wrk -c of the viewer runs"
+        "--viewer-connections",
+        default=",".join(map(str, VIEWER_CONNECTIONS)),
+        help="comma list of wrk -c for the viewer runs (default %(default)s)",
     )
     parser.add_argument(
-        "--viewer-low-connections",
+        "--viewer-lengths",
+        default=",".join(map(str, VIEWER_LENGTHS)),
+        help="comma list of playlist lengths in seconds of one-second segments, one viewer"
+        " stream each (default %(default)s: after 1 minute and after 2 hours)",
+    )
+    parser.add_argument(
+        "--viewer-refresh-n",
         type=int,
-        default=8,
-        help="wrk -c of the package's extra viewer run (S3 reads must not depend on it)",
+        default=30,
+        help="in-process refreshes timed per viewer stream and side (0 = none)",
     )
     parser.add_argument(
         "--viewer-paired",
         type=float,
         default=None,
-        help="seconds of the paired viewer run per mode (default: --viewer-duration; 0 = none)",
+        help="seconds of the paired viewer run per mode, length and connections"
+        " (default: --viewer-duration; 0 = none)",
     )
     parser.add_argument(
         "--skip", default="", help="comma list of: servers,viewer,memory,inprocess"
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma list of the phases to run (the others are skipped), e.g. --only viewer",
+    )
     args = parser.parse_args(argv)
+    only = set(filter(None, args.only.split(",")))
+    if only - set(PHASES) or set(filter(None, args.skip.split(","))) - set(PHASES):
+        parser.error(f"phases are: {','.join(PHASES)}")
+    if only:
+        skipped = set(filter(None, args.skip.split(","))) | (set(PHASES) - only)
+        args.skip = ",".join(p for p in PHASES if p in skipped)
+    args.viewer_connections = [int(x) for x in str(args.viewer_connections).split(",") if x]
+    args.viewer_lengths = [int(x) for x in str(args.viewer_lengths).split(",") if x]
     if args.quick:
         args.duration, args.repeats, args.memory_starts, args.inprocess_n = 2.0, 1, 2000, 100
     if args.viewer_duration is None:
@@ -109,8 +141,10 @@ def main(argv: list[str] | None = None) -> int:
     profile_dir = RESULTS / "profile" if args.profile else None
     # Stop ids: a generous bound on what the stop runs use (3 of 4 requests are fresh),
     # at up to 1,500 stops/s, warm-ups included.
-    pool_size = args.pool_size or int(
-        1500 * (args.duration * args.repeats + 8) * len(modes) * 0.75 + 5_000
+    pool_size = args.pool_size or (
+        int(1500 * (args.duration * args.repeats + 8) * len(modes) * 0.75 + 5_000)
+        if "servers" not in skip
+        else 1_000  # no stop runs
     )
 
     counter_dir = tempfile.mkdtemp(prefix="bench-counters-")
@@ -122,8 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     viewer: dict[str, Any] = {
         "duration": args.viewer_duration,
         "threads": args.threads,
+        "lengths": args.viewer_lengths,
         "connections": args.viewer_connections,
-        "low_connections": args.viewer_low_connections,
+        "window": VIEWER_WINDOW,
         "runs": [],
         "paired": [],
     }
@@ -139,7 +174,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"STS stub on {env.stub_url}; preparing {env_db()} ({pool_size} stop ids per pool)"
             )
             env.prep = env.manage(
-                "bench_prepare", "--token", token, "--pool-size", str(pool_size), timeout=240
+                "bench_prepare",
+                "--token",
+                token,
+                "--pool-size",
+                str(pool_size),
+                "--viewer-lengths",
+                ",".join(map(str, args.viewer_lengths)),
+                timeout=240,
             )
             wrk = Wrk(env, token, env.prep, args.threads, args.connections)
             if "inprocess" not in skip:
@@ -168,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
                         report["paired"],
                     )
             if "viewer" not in skip and package:
-                viewer["stream_id"] = env.prep["viewer"]["stream_id"]
+                viewer["streams"] = env.prep["viewer"]["streams"]
                 for mode in modes:
                     viewer["runs"] += viewer_phase(
                         env,
@@ -177,17 +219,31 @@ def main(argv: list[str] | None = None) -> int:
                         args.viewer_duration,
                         args.repeats,
                         app_port,
+                        args.viewer_lengths,
                         args.viewer_connections,
-                        args.viewer_low_connections,
                         viewer["paired"],
                         args.viewer_paired,
+                        VIEWER_WINDOW,
                     )
-                viewer["table"] = aggregate_viewer(
-                    viewer["runs"],
-                    args.viewer_connections,
-                    args.viewer_low_connections,
-                    args.viewer_duration,
-                )
+                if args.viewer_refresh_n > 0:
+                    log(f"viewer: {args.viewer_refresh_n} in-process refreshes per length")
+                    env.stub_reset()
+                    ids = [viewer["streams"][str(n)]["stream_id"] for n in args.viewer_lengths]
+                    refresh = env.manage(
+                        "bench_refresh",
+                        "--streams",
+                        ",".join(ids),
+                        "--n",
+                        str(args.viewer_refresh_n),
+                        timeout=240,
+                    )
+                    viewer["refresh"] = {
+                        str(n): refresh["streams"][i]
+                        for n, i in zip(args.viewer_lengths, ids, strict=True)
+                    }
+                    viewer["refresh_n"] = refresh["n"]
+                viewer["table"] = aggregate_viewer(viewer["runs"], args.viewer_duration)
+                viewer["s3_flat"] = viewer_s3_flatness(viewer["table"], args.viewer_duration)
                 report["viewer"] = viewer
             if "memory" not in skip:
                 left = args.time_budget - (time.monotonic() - t_start) - 12

@@ -33,9 +33,19 @@ BUDGET_RSS_MB = 5.0
 
 BUDGET_VIEWER_RPS_RATIO = 0.8
 
-# S3 reads/s must not grow with the number of viewers: at -c64 at most this much above
-# the -c8 run's rate, plus two reads per run (a run that follows the baseline's starts
-# with a stale entry, and where in the second a run starts moves one read in or out).
+# The viewer runs: playlists this many seconds (one-second segments) into a broadcast,
+# each watched by this many wrk connections (--viewer-lengths, --viewer-connections).
+VIEWER_LENGTHS = (60, 7200)
+
+VIEWER_CONNECTIONS = (8, 256)
+
+# BROADCAST_API_LIVE_WINDOW of the bench project (the package's default): seconds served.
+VIEWER_WINDOW = 120.0
+
+# The package's S3 reads/s must not grow with the number of viewers nor with the
+# playlist's length: its highest rate over a mode's runs at most this much above its
+# lowest, plus two reads per run (a run that follows the baseline's starts with a stale
+# entry, and where in the second a run starts moves one read in or out).
 VIEWER_S3_GROWTH = 1.25
 
 VIEWER_S3_SLACK_READS = 2
@@ -49,8 +59,9 @@ URLS = {
     ("baseline", "stop"): "/baseline/stop/",
     ("package", "start"): "/stream/start/",
     ("package", "stop"): "/stream/stop/",
-    # The viewer path: one live stream (bench_prepare), filled in by Wrk.__init__.
-    ("baseline", "playlist"): "/baseline/playlist/{id}.m3u8",
+    # The viewer path: one live stream per playlist length (bench_prepare), filled in
+    # by Wrk.playlist_path.
+    ("baseline", "playlist"): "/baseline/playlist/{id}.m3u8?token={token}",
     ("package", "playlist"): "/stream/{id}/playlist.m3u8?token={token}",
 }
 
@@ -58,6 +69,15 @@ MODES = {
     "sync": ["--workers", "2", "--worker-class", "sync"],
     "gthread": ["--workers", "2", "--worker-class", "gthread", "--threads", "4"],
 }
+
+
+def length_label(seconds: int) -> str:
+    """``60`` -> ``1 min``, ``7200`` -> ``2 h``, ``45`` -> ``45 s``."""
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} h"
+    if seconds % 60 == 0:
+        return f"{seconds // 60} min"
+    return f"{seconds} s"
 
 
 def log(message: str) -> None:

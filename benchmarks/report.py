@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-from benchmarks.config import BUDGET_VIEWER_RPS_RATIO, NCPU, NOISY_SPREAD
+from benchmarks.config import BUDGET_VIEWER_RPS_RATIO, NCPU, NOISY_SPREAD, length_label
 
 
 def noise_notes(
@@ -34,63 +34,86 @@ def noise_notes(
 
 
 def render_viewer(viewer: dict[str, Any]) -> list[str]:
-    conns, low = viewer["connections"], viewer["low_connections"]
+    """The viewer section: per mode, playlist length and connections, the cached-bytes
+    baseline against the package."""
+    conns = ",".join(str(c) for c in viewer["connections"])
+    lengths = ", ".join(length_label(n) for n in viewer["lengths"])
     lines = [
         "",
-        f"Viewer path: GET playlist.m3u8 of one live stream (its playlist changes every"
-        f" second), wrk -t{viewer['threads']} -c{conns} -d{viewer['duration']:g}s, Redis cache;",
-        "baseline = a plain Django view returning the cached bytes (S3 on a miss, 1 s TTL):",
+        f"Viewer path: GET playlist.m3u8 of live EVENT playlists {lengths} into their"
+        f" broadcast (1 s segments), wrk -t{viewer['threads']} -c{{{conns}}}"
+        f" -d{viewer['duration']:g}s -H 'Accept-Encoding: gzip', Redis cache, live window"
+        f" {viewer['window']:g} s;",
+        "baseline = the cached-bytes view: the same token check, the rewritten playlist"
+        " (same window) from the cache,",
+        "gzip-encoded once per refresh (1 s TTL, no single-flight). Bytes: the gzip body"
+        " as sent, and what wrk read per poll (headers too):",
     ]
     head = (
-        f"{'mode':8} {'baseline req/s':>14} {'package req/s':>13} {'ratio':>6}"
-        f"  {'baseline p50/p99 ms':>19}  {'package p50/p99 ms':>18}"
+        f"{'mode':8} {'playlist':8} {'-c':>3} {'baseline req/s':>14} {'package req/s':>13}"
+        f" {'ratio':>6}  {'gzip body B b/p':>15}  {'wire B/poll b/p':>15}"
         f"  {'CPU ms/req b/p':>14}  {'S3 GETs/s b/p':>13}  verdict"
     )
     lines += [head, "-" * len(head)]
     for row in viewer["table"]:
         b, p = row["baseline"], row["package"]
         lines.append(
-            f"{row['mode']:8} {b['rps']:14.1f} {p['rps']:13.1f} {row['rps_ratio']:6.2f}"
-            f"  {b['p50_ms']:8.2f} / {b['p99_ms']:7.2f}  {p['p50_ms']:7.2f} / {p['p99_ms']:7.2f}"
+            f"{row['mode']:8} {length_label(row['seconds']):8} {row['connections']:3d}"
+            f" {b['rps']:14.1f} {p['rps']:13.1f} {row['rps_ratio']:6.2f}"
+            f"  {b['gzip_bytes']:7d}/{p['gzip_bytes']:<7d}"
+            f"  {b['wire_bytes_per_request']:7.0f}/{p['wire_bytes_per_request']:<7.0f}"
             f"  {b['worker_cpu_ms']:6.3f}/{p['worker_cpu_ms']:<7.3f}"
             f"  {b['s3_gets_per_s']:5.2f}/{p['s3_gets_per_s']:<6.2f}"
             f"  {row['verdict_rps']} (req/s >= {BUDGET_VIEWER_RPS_RATIO}x)"
         )
     lines.append("")
     lines.append(
-        "Per run: req/s, p50/p99 ms, wrk errors, S3 GETs/s answered 200 + 304 (the stub's"
-        " counters):"
+        "Per repeat (B P / P B / B P): package/baseline req/s; p50/p99 ms baseline |"
+        " package; segments served (decoded bytes) b/p:"
     )
-    for run in viewer["runs"]:
-        lines.append(
-            f"  {run['mode']:8} -c{run['connections']:<3} {run['side']:8} #{run['repeat']}"
-            f" {run['rps']:9.1f} req/s  {run['p50_ms']:6.2f} / {run['p99_ms']:7.2f} ms"
-            f"  err {sum(run['errors'].values())}"
-            f"  S3 {run['s3_gets_per_s']:5.2f}/s"
-            f" ({run['s3_200_per_s']:.2f} + {run['s3_304_per_s']:.2f})"
-        )
-    lines.append("S3 reads/s by the package's viewers, by number of connections:")
     for row in viewer["table"]:
-        p, pl = row["package"], row.get("package_low")
-        if pl is None:
-            continue
+        b, p = row["baseline"], row["package"]
         lines.append(
-            f"  {row['mode']:8} -c{low}: {pl['s3_gets_per_s']:.2f}/s"
-            f" (200 {pl['s3_200_per_s']:.2f}, 304 {pl['s3_304_per_s']:.2f}; {pl['rps']:.0f}"
-            f" req/s)   -c{conns}:"
-            f" {p['s3_gets_per_s']:.2f}/s (200 {p['s3_200_per_s']:.2f}, 304"
-            f" {p['s3_304_per_s']:.2f}; {p['rps']:.0f} req/s)  {row['verdict_s3']}"
+            f"  {row['mode']:8} {length_label(row['seconds']):6} -c{row['connections']:<3}"
+            f" {row['rps_ratio_per_repeat']}  {b['p50_ms']:.2f}/{b['p99_ms']:.2f} |"
+            f" {p['p50_ms']:.2f}/{p['p99_ms']:.2f} ms  {b['segments']}/{p['segments']}"
+            f" ({b['body_bytes']}/{p['body_bytes']} B)  err {b['errors']}/{p['errors']}"
+        )
+    refresh = viewer.get("refresh")
+    if refresh:
+        lines.append(
+            f"CPU per refresh (in-process, thread CPU, median of {viewer['refresh_n']}: an"
+            " unconditional S3 GET, the live window rewritten, gzip, cache.set):"
+        )
+        lines.append(
+            f"  {'playlist':8} {'stored':>22} {'served':>8} {'package ms':>10} {'baseline ms':>11}"
+        )
+        for seconds in viewer["lengths"]:
+            r = refresh.get(str(seconds))
+            if r is None:
+                continue
+            stored = f"{r['stored_segments']} seg, {r['stored_bytes']} B"
+            lines.append(
+                f"  {length_label(seconds):8} {stored:>22} {r['served_segments']:8d}"
+                f" {r['package']['cpu_ms_p50']:10.2f} {r['baseline']['cpu_ms_p50']:11.2f}"
+            )
+    lines.append("S3 GETs/s by the package's viewers (medians of 3), by playlist and connections:")
+    for flat in viewer.get("s3_flat", []):
+        cells = ", ".join(
+            f"{length_label(row['seconds'])} -c{row['connections']}"
+            f" {row['package']['s3_gets_per_s']:.2f}"
+            for row in viewer["table"]
+            if row["mode"] == flat["mode"]
+        )
+        lines.append(
+            f"  {flat['mode']:8} {cells}  (limit {flat['limit_per_s']:.2f})  {flat['verdict']}"
         )
     lines += noise_notes(
-        viewer["table"], viewer["runs"], lambda row: f"{row['mode']} viewer", "the viewer runs"
+        viewer["table"],
+        viewer["runs"],
+        lambda row: f"{row['mode']} viewer {length_label(row['seconds'])} -c{row['connections']}",
+        "the viewer runs",
     )
-    if viewer["table"]:
-        row = viewer["table"][0]
-        lines.append(
-            f"  playlist bytes per response ({row['mode']}): baseline"
-            f" {row['baseline']['body_bytes']}, package {row['package']['body_bytes']}"
-            " (presigned URLs)"
-        )
     if viewer.get("paired"):
         lines.append(
             "Paired (baseline and package GETs alternating on the same connections; server"
@@ -98,7 +121,8 @@ def render_viewer(viewer: dict[str, Any]) -> list[str]:
         )
         for row in viewer["paired"]:
             lines.append(
-                f"  {row['mode']:8} {row['requests']:7d} requests  baseline"
+                f"  {row['mode']:8} {length_label(row['seconds_of_playlist']):6}"
+                f" -c{row['connections']:<3} {row['requests']:7d} requests  baseline"
                 f" {row['baseline']['cpu_ms']:.3f} ms  package {row['package']['cpu_ms']:.3f}"
                 f" ms  baseline/package {row['cpu_ratio']:.2f}  errors {row['errors']}"
             )

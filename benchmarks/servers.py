@@ -87,6 +87,10 @@ class Env:
     def stub_stats(self) -> dict[str, int]:
         return dict(get_json(f"{self.stub_url}/__stats"))
 
+    def stub_reset(self) -> None:
+        """The stub's EVENT broadcasts start again at their age (``GET /__reset``)."""
+        get_json(f"{self.stub_url}/__reset")
+
     def counters(self, pids: list[int] | None = None) -> dict[str, int]:
         """boto3 Sessions / clients built so far, summed over worker processes."""
         total = {"boto3_sessions": 0, "botocore_sessions": 0, "clients": 0}

@@ -8,7 +8,12 @@ S3 (path-style ``GET /<bucket>/<key>``): any key ending in ``.m3u8`` is a live H
 playlist that changes every second (media sequence ``int(time.time())``, six one-second
 segments ``seg_<n>.ts``), with an ``ETag`` derived from the media sequence,
 ``Last-Modified`` and ``Content-Type: application/vnd.apple.mpegurl``; a matching
-``If-None-Match`` gets ``304 Not Modified``. Other keys are ``404 NoSuchKey``. ``HEAD``
+``If-None-Match`` gets ``304 Not Modified``. A key with a ``live-<N>s/`` part (the
+viewer bench's streams, ``streams/live-60s/<id>/index.m3u8`` and ``live-7200s``) is
+instead an EVENT playlist ``N`` seconds into its broadcast (``N`` one-second segments,
+each with its ``EXT-X-PROGRAM-DATE-TIME``, no ``EXT-X-ENDLIST``), one segment longer
+every second; ``GET /__reset`` starts every such broadcast again at its age, so each
+wrk run sees the length it is named after. Other keys are ``404 NoSuchKey``. ``HEAD``
 answers the same headers; ``PUT`` (broadcast_api closing a recording after a stop) is
 read, acknowledged with ``200`` and forgotten (``Expect: 100-continue`` gets its
 ``100 Continue``, so botocore does not wait a second before sending the body).
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import signal
 import time
 from collections import Counter
@@ -125,6 +131,12 @@ _NO_SUCH_KEY = """<?xml version="1.0" encoding="UTF-8"?>
 """
 SEGMENTS = 6
 MPEGURL = "application/vnd.apple.mpegurl"
+# A key under ``.../live-<N>s/...`` is an EVENT playlist N seconds into its broadcast.
+EVENT_KEY_RE = re.compile(rb"/live-([0-9]{1,6})s/")
+
+
+def _pdt(second: int) -> str:
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 class _LivePlaylist:
@@ -141,12 +153,8 @@ class _LivePlaylist:
         self.head_ok = b""
         self.not_modified = b""
 
-    def refresh(self) -> None:
-        now = int(time.time())
-        if now == self._second:
-            return
-        self._second = now
-        start = datetime.fromtimestamp(now - SEGMENTS, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    def lines(self, now: int) -> str:
+        start = _pdt(now - SEGMENTS)
         lines = [
             "#EXTM3U",
             "#EXT-X-VERSION:3",
@@ -156,12 +164,22 @@ class _LivePlaylist:
         ]
         for n in range(now, now + SEGMENTS):
             lines += ["#EXTINF:1.0,", f"seg_{n}.ts"]
-        etag = f'"{now:032x}"'
+        return "\n".join(lines) + "\n"
+
+    def refresh(self) -> None:
+        now = int(time.time())
+        if now == self._second:
+            return
+        self._second = now
+        etag = f'"{self.tag(now)}"'
         headers = f"ETag: {etag}\r\nLast-Modified: {formatdate(now, usegmt=True)}\r\n"
         self.etag = etag.encode()
-        self.ok = _http(200, "\n".join(lines) + "\n", MPEGURL, headers)
+        self.ok = _http(200, self.lines(now), MPEGURL, headers)
         self.head_ok = self.ok[: self.ok.find(b"\r\n\r\n") + 4]
         self.not_modified = _http(304, "", MPEGURL, headers)
+
+    def tag(self, now: int) -> str:
+        return f"{now:032x}"
 
     def response(self, head: bytes, lower: bytes) -> tuple[str, bytes]:
         """``(status, response)`` for a GET of a playlist with request header ``head``."""
@@ -174,8 +192,70 @@ class _LivePlaylist:
         return "200", self.ok
 
 
+class _EventPlaylist(_LivePlaylist):
+    """An EVENT playlist ``age`` seconds into its broadcast: one-second segments
+    ``seg_<unix second>.ts``, each with its ``EXT-X-PROGRAM-DATE-TIME``, no ENDLIST.
+
+    The broadcast starts ``age`` seconds before this object's first render (``GET
+    /__reset`` starts it again), then grows by one segment a second, as an EVENT
+    playlist does: within a run only lines are appended (media sequence fixed), and a
+    run of a few seconds sees "after 1 minute" or "after 2 hours" give or take a few
+    segments. Segment lines are kept between renders, so a render costs one join.
+    """
+
+    def __init__(self, age: int) -> None:
+        super().__init__()
+        self.age = age
+        self.first = -1  # the broadcast's first second (its first segment's name)
+        self.segments: list[str] = []
+
+    def lines(self, now: int) -> str:
+        if self.first < 0:
+            self.first = now - self.age
+        for n in range(self.first + len(self.segments), now):
+            self.segments.append(
+                f"#EXT-X-PROGRAM-DATE-TIME:{_pdt(n)}\n#EXTINF:1.000,\nseg_{n}.ts\n"
+            )
+        head = (
+            "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:1\n"
+            f"#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MEDIA-SEQUENCE:{self.first}\n"
+        )
+        return head + "".join(self.segments)
+
+    def tag(self, now: int) -> str:
+        return f"{self.first & 0xFFFFFFFF:08x}{self.age:08x}{now:016x}"
+
+
+class _Playlists:
+    """The playlist answered for each key: the six-segment live one, or an EVENT one
+    per ``live-<N>s`` age named in the key."""
+
+    def __init__(self) -> None:
+        self.default = _LivePlaylist()
+        self.events: dict[int, _EventPlaylist] = {}
+
+    def response(self, path: bytes, head: bytes, lower: bytes) -> tuple[str, bytes]:
+        match = EVENT_KEY_RE.search(path)
+        if match is None:
+            return self.default.response(head, lower)
+        age = int(match.group(1))
+        playlist = self.events.get(age)
+        if playlist is None:
+            playlist = self.events[age] = _EventPlaylist(age)
+        return playlist.response(head, lower)
+
+    def head_ok(self, path: bytes) -> bytes:
+        match = EVENT_KEY_RE.search(path)
+        playlist = self.events.get(int(match.group(1))) if match else None
+        return (playlist or self.default).head_ok
+
+    def reset(self) -> None:
+        """Every EVENT broadcast starts again (at its age) on its next GET."""
+        self.events.clear()
+
+
 CANNED = _Canned()
-PLAYLIST = _LivePlaylist()
+PLAYLIST = _Playlists()
 STATS: Counter[str] = Counter()
 
 
@@ -221,15 +301,19 @@ class StubProtocol(asyncio.Protocol):
         if head.startswith(b"GET /__stats"):
             self.transport.write(_http(200, json.dumps(STATS), "application/json"))
             return
+        if head.startswith(b"GET /__reset"):
+            PLAYLIST.reset()
+            self.transport.write(_http(200, "{}", "application/json"))
+            return
         method = head[: head.find(b" ")]
         if method in (b"GET", b"HEAD"):  # S3, path-style: GET /<bucket>/<key>
             path = head[len(method) + 1 : head.find(b" ", len(method) + 1)].split(b"?", 1)[0]
             if path.endswith(b".m3u8"):
-                status, response = PLAYLIST.response(head, lower)
+                status, response = PLAYLIST.response(path, head, lower)
             else:
                 status, response = "404", _http(404, _NO_SUCH_KEY, "application/xml")
             if method == b"HEAD":
-                response = PLAYLIST.head_ok if status == "200" else _http(int(status), "")
+                response = PLAYLIST.head_ok(path) if status == "200" else _http(int(status), "")
             STATS[f"S3 {method.decode()} {status}"] += 1
             self.transport.write(response)
             return

@@ -29,11 +29,17 @@ class Wrk:
         self.threads = threads
         self.conns = conns
         self.next_index = dict.fromkeys(self.pools, 0)  # first unused stop id per pool
-        viewer = prep.get("viewer") or {}
-        self.urls = {
-            key: url.format(id=viewer.get("stream_id", ""), token=viewer.get("token", ""))
-            for key, url in URLS.items()
+        # The viewer streams, by playlist length in seconds (bench_prepare).
+        self.viewer_streams: dict[int, dict[str, Any]] = {
+            int(seconds): stream
+            for seconds, stream in ((prep.get("viewer") or {}).get("streams") or {}).items()
         }
+        self.urls = dict(URLS)
+
+    def playlist_path(self, side: str, seconds: int) -> str:
+        """The path (and token) a viewer of the ``seconds``-long stream GETs."""
+        stream = self.viewer_streams[seconds]
+        return URLS[(side, "playlist")].format(id=stream["stream_id"], token=stream["token"])
 
     def run(
         self,
@@ -46,7 +52,9 @@ class Wrk:
         our_pids: list[int] | None = None,
         workers: list[int] | None = None,
         conns: int | None = None,
+        path: str | None = None,
     ) -> dict[str, Any]:
+        """One wrk run of ``side``'s ``endpoint`` (at ``path``, if given)."""
         env = {
             **os.environ,
             "BENCH_KIND": "get" if endpoint == "playlist" else endpoint,
@@ -57,7 +65,9 @@ class Wrk:
         if endpoint == "stop":
             env["BENCH_POOL"] = self.pools[side]
             env["BENCH_BASE"] = str(self.next_index[side])
-        cmd = self.command(base_url + self.urls[(side, endpoint)], duration, conns)
+        cmd = self.command(
+            base_url + (path or self.urls[(side, endpoint)]), duration, conns, endpoint
+        )
         stats0 = self.env.stub_stats()
         built0 = self.env.counters()
         worker_cpu0 = sum(proc_jiffies(p) for p in workers or [])
@@ -95,6 +105,8 @@ class Wrk:
             "p90_ms": round(data["p90_us"] / 1000, 3),
             "p99_ms": round(data["p99_us"] / 1000, 3),
             "max_ms": round(data["max_us"] / 1000, 3),
+            # What wrk read per response, status line and headers included.
+            "wire_bytes_per_request": round(data["bytes"] / max(1, data["requests"]), 1),
             "errors": errors,
             "sts_calls": sts_calls,
             "sts_calls_per_request": round(sts_calls / max(1, data["requests"]), 3),
@@ -113,7 +125,12 @@ class Wrk:
         }
 
     def paired(
-        self, base_url: str, endpoint: str, duration: float, conns: int | None = None
+        self,
+        base_url: str,
+        endpoint: str,
+        duration: float,
+        conns: int | None = None,
+        paths: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """Baseline and package requests alternating on every connection, one run.
 
@@ -121,18 +138,19 @@ class Wrk:
         moments: free of the machine's speed drift that separate runs see.
         """
         sides = ("baseline", "package")
+        urls = paths or {side: self.urls[(side, endpoint)] for side in sides}
         env = {
             **os.environ,
             "BENCH_KIND": "get" if endpoint == "playlist" else endpoint,
             "BENCH_TOKEN": self.token,
             "BENCH_THREADS": str(self.threads),
-            "BENCH_PATHS": ",".join(self.urls[(side, endpoint)] for side in sides),
+            "BENCH_PATHS": ",".join(urls[side] for side in sides),
             "BENCH_POOL": ",".join(self.pools.get(side, "00000000") for side in sides),
             "BENCH_BASE": ",".join(str(self.next_index.get(side, 0)) for side in sides),
         }
         before = self.env.request_cpu()
         out = subprocess.run(
-            self.command(base_url + "/", duration, conns),
+            self.command(base_url + "/", duration, conns, endpoint),
             env=env,
             capture_output=True,
             text=True,
@@ -151,7 +169,7 @@ class Wrk:
             "errors": sum(v for k, v in data.items() if k.startswith("err_")),
         }
         for side in sides:
-            path = self.urls[(side, endpoint)].split("?", 1)[0]  # request_cpu: PATH_INFO
+            path = urls[side].split("?", 1)[0]  # request_cpu: PATH_INFO
             count = after.get(path, [0, 0])[0] - before.get(path, [0, 0])[0]
             ns = after.get(path, [0, 0])[1] - before.get(path, [0, 0])[1]
             result[side] = {"requests": count, "cpu_ms": round(ns / 1e6 / max(1, count), 3)}
@@ -160,7 +178,11 @@ class Wrk:
         result["cpu_ratio"] = round(baseline_ms / package_ms, 3) if package_ms else 0.0
         return result
 
-    def command(self, url: str, duration: float, conns: int | None = None) -> list[str]:
+    def command(
+        self, url: str, duration: float, conns: int | None = None, endpoint: str = ""
+    ) -> list[str]:
+        # Viewers ask for gzip, as every player's HTTP stack does.
+        headers = ["-H", "Accept-Encoding: gzip"] if endpoint == "playlist" else []
         return [
             "wrk",
             f"-t{self.threads}",
@@ -169,6 +191,7 @@ class Wrk:
             "--latency",
             "--timeout",
             "10s",
+            *headers,
             "-s",
             str(LUA),
             url,

@@ -11,10 +11,17 @@ stop: validate ``id`` with a serializer, read the caller's stream (404 otherwise
 when it is live one conditional ``UPDATE ... WHERE id AND status = 'live'``; the seed's
 JSON through a response serializer.
 
-playlist: what a competent developer would hand-write for "return the cached playlist",
-the floor broadcast_api's viewer path is measured against. A plain Django view (no DRF,
-no token, no rewrite): the bytes from the cache; on a miss, one S3 GET on a module-level
-client (the same endpoint, path-style) and ``cache.set`` for one second.
+playlist: the cached-bytes baseline, what a competent developer would hand-write for
+"serve the rewritten playlist I cached", the floor broadcast_api's viewer path is
+measured against. A plain Django view (no DRF): the same playback-token check
+(``broadcast_api.viewing.token_stream_id``, 404 when it does not name this stream),
+then ``cache.get`` of ``(body, gzipped body)`` and the gzip one when ``Accept-Encoding``
+names gzip. On a miss (one second, Redis's granularity; no single-flight, so every
+thread that misses refreshes): the stream's row (one SELECT, for its prefix), one S3
+GET on a module-level client (the same endpoint, path-style), the package's own
+``rewrite`` with the same live window (so both sides serve the same bytes), media URLs
+presigned on that client and memoised per key while more than half their life is left,
+``gzip.compress`` once, ``cache.set``.
 
 ``counters`` exposes the boto3 Session/client counts of the worker that answers it.
 """
@@ -22,8 +29,11 @@ client (the same endpoint, path-style) and ``cache.set`` for one second.
 from __future__ import annotations
 
 import gc
+import gzip
 import json
 import os
+import threading
+import time
 import uuid
 from datetime import UTC
 from typing import TYPE_CHECKING, Any, cast
@@ -33,7 +43,7 @@ from benchproject import instrument
 from botocore.config import Config
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from rest_framework import serializers, status
@@ -54,6 +64,8 @@ PLAYLIST_NAME = "index.m3u8"
 # Django's RedisCache truncates timeouts to whole seconds (int(0.5) == 0 deletes the key),
 # so half a second is not expressible: one second, Redis's EX granularity.
 PLAYLIST_CACHE_SECONDS = 1
+MPEGURL = "application/vnd.apple.mpegurl"
+URL_SECONDS = getattr(settings, "BROADCAST_API_PLAYBACK_URL_TTL", 3600)
 
 STS: Any = boto3.session.Session().client(
     "sts",
@@ -203,18 +215,66 @@ def stop(request: Request) -> Response:
 
 
 def playlist(request: HttpRequest, stream_id: uuid.UUID) -> HttpResponse:
-    """The stream's playlist as stored, shared through the cache for a second."""
+    """The stream's rewritten playlist as cached, gzip-encoded if the client accepts it."""
+    from broadcast_api.viewing import token_stream_id
+
+    if token_stream_id(request.GET.get("token")) != stream_id:
+        raise Http404
     key = f"baseline:playlist:{stream_id}"
     cache = caches["playlists"]  # the same backend as the package's playlists
-    body = cache.get(key)
-    if body is None:
-        stored = S3.get_object(
-            Bucket=settings.BROADCAST_API_S3_BUCKET,
-            Key=f"{KEY_PREFIX}/{stream_id}/{PLAYLIST_NAME}",
+    cached = cache.get(key)
+    if cached is None:
+        cached = _rewritten(stream_id)
+        cache.set(key, cached, PLAYLIST_CACHE_SECONDS)
+    body, gzipped = cached
+    use_gzip = "gzip" in request.META.get("HTTP_ACCEPT_ENCODING", "")
+    response = HttpResponse(gzipped if use_gzip else body, content_type=MPEGURL)
+    if use_gzip:
+        response["Content-Encoding"] = "gzip"
+    response["Vary"] = "Accept-Encoding"
+    return response
+
+
+def _rewritten(stream_id: uuid.UUID) -> tuple[bytes, bytes]:
+    """A refresh: the stored playlist, its live window rewritten with presigned URLs."""
+    from broadcast_api.models import get_stream_model
+    from broadcast_api.playback.playlists import rewrite
+
+    stream = get_object_or_404(
+        get_stream_model()._default_manager.only("s3_bucket", "s3_prefix"), pk=stream_id
+    )
+    key = f"{stream.s3_prefix}/{PLAYLIST_NAME}"
+    stored = S3.get_object(Bucket=stream.s3_bucket, Key=key)
+    text = stored["Body"].read().decode()
+    body = rewrite(
+        text,
+        playlist_key=key,
+        prefix=stream.s3_prefix,
+        media_url=lambda media_key: _presigned(stream.s3_bucket, media_key),
+        playlist_url=lambda rendition: rendition,  # media playlists only here
+        live_window=getattr(settings, "BROADCAST_API_LIVE_WINDOW", 120),
+    ).body
+    return body, gzip.compress(body, compresslevel=6, mtime=0)
+
+
+_urls: dict[tuple[str, str], tuple[str, float]] = {}
+_urls_lock = threading.Lock()
+
+
+def _presigned(bucket: str, key: str) -> str:
+    """A presigned GET of ``key``, reused while more than half its lifetime is left."""
+    now = time.time()
+    found = _urls.get((bucket, key))
+    if found is None or found[1] - now < URL_SECONDS / 2:
+        url = S3.generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=URL_SECONDS
         )
-        body = stored["Body"].read()
-        cache.set(key, body, PLAYLIST_CACHE_SECONDS)
-    return HttpResponse(body, content_type="application/vnd.apple.mpegurl")
+        found = (url, now + URL_SECONDS)
+        with _urls_lock:
+            if len(_urls) > 50_000:
+                _urls.clear()
+            _urls[(bucket, key)] = found
+    return found[0]
 
 
 def counters(request: HttpRequest) -> JsonResponse:

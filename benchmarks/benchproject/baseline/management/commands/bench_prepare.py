@@ -5,10 +5,12 @@ bench user, with predictable ids ``<pool>-0000-4000-8000-<index as 12 hex digits
 wrk's Lua script can name them without reading a file. The rows are copied from one
 template row made through the ORM, so fields a stream model adds get their defaults.
 
-For the viewer runs: one more live stream, made through the package's model (prefix
-``streams/<id>`` in ``bench-bucket``, where the stub serves its live playlist), and a
-playback token for it valid for ``VIEWER_TOKEN_TTL`` seconds; the bench's keys in the
-cache (Redis) are deleted, so every run starts from an empty playlist cache.
+For the viewer runs: one more live stream per playlist length (``--viewer-lengths``,
+seconds: 60 and 7,200 by default), made through the package's model, with the prefix
+``streams/live-<seconds>s/<id>`` in ``bench-bucket``, where the stub serves an EVENT
+playlist that many one-second segments long, and a playback token for each valid for
+``VIEWER_TOKEN_TTL`` seconds; the bench's keys in the cache (Redis) are deleted, so
+every run starts from an empty playlist cache.
 Prints one JSON line.
 """
 
@@ -45,6 +47,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--pool-size", type=int, default=200_000)
         parser.add_argument("--token", required=True, help="40-character token key")
+        parser.add_argument(
+            "--viewer-lengths", default="60,7200", help="seconds of playlist per viewer stream"
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         call_command("migrate", verbosity=0, interactive=False)
@@ -63,7 +68,15 @@ class Command(BaseCommand):
         size = options["pool_size"]
         for pool, model in targets:
             self.seed(model, pool, size, user)
-        viewer = self.viewer_stream(user) if len(targets) > 1 else {}
+        lengths = [int(x) for x in options["viewer_lengths"].split(",") if x]
+        viewer = (
+            {
+                "token_ttl": VIEWER_TOKEN_TTL,
+                "streams": {str(n): self.viewer_stream(user, n) for n in lengths},
+            }
+            if len(targets) > 1
+            else {}
+        )
         with connection.cursor() as cursor:
             for _, model in targets:
                 cursor.execute(f"VACUUM ANALYZE {model._meta.db_table}")
@@ -81,26 +94,26 @@ class Command(BaseCommand):
         )
 
     @staticmethod
-    def viewer_stream(user: Any) -> dict[str, Any]:
-        """One live stream for the viewer runs, and a playback token for it."""
+    def viewer_stream(user: Any, seconds: int) -> dict[str, Any]:
+        """A live stream whose playlist is ``seconds`` long, and a playback token for it."""
         from broadcast_api.models import get_stream_model
         from broadcast_api.playback import playback_token
 
         stream_id = uuid.uuid4()
         stream = get_stream_model()._default_manager.create(
             id=stream_id,
-            name="viewer-bench",
+            name=f"viewer-bench-{seconds}s",
             type="hls",
             owner=user,
             status="live",
             start_date=timezone.now(),
             s3_bucket="bench-bucket",
-            s3_prefix=f"streams/{stream_id}",
+            s3_prefix=f"streams/live-{seconds}s/{stream_id}",
             s3_region="us-east-1",
         )
         with override_settings(BROADCAST_API_PLAYBACK_TOKEN_TTL=VIEWER_TOKEN_TTL):
             token = playback_token(stream.pk)
-        return {"stream_id": str(stream.pk), "token": token, "token_ttl": VIEWER_TOKEN_TTL}
+        return {"stream_id": str(stream.pk), "token": token, "seconds": seconds}
 
     @staticmethod
     def clear_cache() -> None:
