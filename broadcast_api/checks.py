@@ -88,6 +88,37 @@ def check_server_identity(
     ]
 
 
+# Cache backends whose data one server process keeps to itself, or whose incr is not
+# atomic: a playlist cache there refreshes per process and counts viewers low.
+UNSHARED_CACHE_BACKENDS = {
+    "django.core.cache.backends.locmem.LocMemCache": "kept per process",
+    "django.core.cache.backends.dummy.DummyCache": "keeps nothing",
+    "django.core.cache.backends.filebased.FileBasedCache": "not atomic on incr",
+    "django.core.cache.backends.db.DatabaseCache": "not atomic on incr",
+}
+
+
+@register(Tags.caches, deploy=True)
+def check_playlist_cache(
+    app_configs: Sequence[AppConfig] | None, **kwargs: Any
+) -> list[CheckMessage]:
+    """``check --deploy``: the playlist cache (playlists and viewer counts) is shared."""
+    backend = settings.CACHES.get(conf.PLAYLIST_CACHE, {}).get("BACKEND", "")
+    why = UNSHARED_CACHE_BACKENDS.get(backend)
+    if why is None:
+        return []
+    return [
+        Warning(
+            f"BROADCAST_API_PLAYLIST_CACHE {conf.PLAYLIST_CACHE!r} is a "
+            f"{backend.rsplit('.', 1)[-1]} ({why}): with several server processes, each "
+            "refreshes playlists from S3 on its own and viewer counts come out low.",
+            hint="Point it at a cache all processes share with atomic increments: "
+            "django.core.cache.backends.redis.RedisCache or a Memcached backend.",
+            id="broadcast_api.W010",
+        )
+    ]
+
+
 # The key a deploy check reads: under the prefix, where the server may read and list.
 BUCKET_PROBE_NAME = "broadcast-api-check"
 

@@ -456,3 +456,30 @@ def test_private_webhook_addresses_are_w006_at_deploy(settings: Any) -> None:
     assert "broadcast_api.W006" in deploy_check_output()
     settings.BROADCAST_API_WEBHOOK_ALLOW_PRIVATE_URLS = False
     assert "W006" not in deploy_check_output()
+
+
+@pytest.mark.parametrize(
+    ("backend", "warned"),
+    [
+        ("django.core.cache.backends.locmem.LocMemCache", True),
+        ("django.core.cache.backends.dummy.DummyCache", True),
+        ("django.core.cache.backends.db.DatabaseCache", True),
+        ("django.core.cache.backends.redis.RedisCache", False),
+    ],
+)
+def test_an_unshared_playlist_cache_is_w010_at_deploy(
+    settings: Any, backend: str, warned: bool
+) -> None:
+    """W010 (``check --deploy`` only): playlists and viewer counts need a shared cache."""
+    settings.CACHES = {**settings.CACHES, "playlists": {"BACKEND": backend, "LOCATION": "x"}}
+    settings.BROADCAST_API_PLAYLIST_CACHE = "playlists"
+    out = StringIO()
+    call_command("check", "--deploy", "--tag", "caches", stdout=out, stderr=out)
+    assert ("broadcast_api.W010" in out.getvalue()) is warned
+    assert "broadcast_api.W010" not in run_checks_without_deploy()
+
+
+def run_checks_without_deploy() -> str:
+    out = StringIO()
+    call_command("check", "--tag", "caches", stdout=out, stderr=out)
+    return out.getvalue()
