@@ -85,6 +85,26 @@ class AbstractStream(models.Model):
     peak_viewer_count = models.PositiveIntegerField(
         _("peak viewers"), null=True, blank=True, editable=False
     )
+    # Publishing sessions: 1 at the start; each resume within
+    # ``BROADCAST_API_RECONNECT_WINDOW`` adds one, and that session uploads beside the
+    # earlier ones (never over them).
+    publish_session = models.PositiveIntegerField(
+        _("publishing session"), default=1, editable=False
+    )
+    # When the reaper found the broadcaster quiet (``stream.disconnected``); cleared by
+    # a resume (``stream.reconnected``).
+    disconnected_at = models.DateTimeField(
+        _("disconnected since"), null=True, blank=True, editable=False
+    )
+    # When the server first saw the broadcaster's poster image under the prefix.
+    poster_uploaded_at = models.DateTimeField(
+        _("poster first seen at"), null=True, blank=True, editable=False
+    )
+    # A deletion under way: the row answers 404 to everyone but staff until its objects
+    # and then the row are gone (the reaper finishes one that was interrupted).
+    deleted_at = models.DateTimeField(
+        _("deletion started at"), null=True, blank=True, editable=False
+    )
 
     class Meta:
         abstract = True
