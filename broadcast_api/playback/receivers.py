@@ -1,5 +1,6 @@
 """How playback joins in, called from ``BroadcastAPIConfig.ready()`` (:func:`connect`):
-its checks, and signed URLs forgotten when the signer's settings change."""
+its checks, signed URLs forgotten when the signer's settings change, and the poster
+looked for after a stop (``posters``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Any
 
 from django.core.signals import setting_changed
 
-from broadcast_api.playback import checks  # noqa: F401  (registers the playback checks)
+from broadcast_api.playback import (
+    checks,  # noqa: F401  (registers the playback checks)
+    posters,
+)
 from broadcast_api.playback.playlists import presigned_urls
 
 __all__ = ["connect", "on_setting_changed"]
@@ -24,3 +28,4 @@ def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
 
 def connect() -> None:
     setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.playback.signers")
+    posters.connect()
