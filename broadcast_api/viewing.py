@@ -165,20 +165,28 @@ def thumbnail_url(
     seen one (``poster_uploaded_at``, set when the broadcaster announces it or after
     the stop).
 
-    Public mode: ``<PLAYBACK_BASE_URL>/<prefix>/poster.jpg``. Otherwise a URL signed by
-    the media signer, valid for its ``url_lifetime()``: a capability, so, as with
-    ``playback_url``'s token, a stream that is not public gets it only with ``request``
-    (a representation is only shown to those who may watch), never in a webhook payload
-    or the function API's answers. A signer that fails gives ``None`` (logged): a
-    missing picture must not fail a list or a stop.
+    A signed URL is a capability: as with ``playback_url``'s token, a stream that is not
+    public gets it only with ``request`` (a representation is only shown to those who
+    may watch), never in a webhook payload or the function API's answers.
+    """
+    if request is None and not conf.PLAYBACK_BASE_URL and not getattr(stream, "is_public", False):
+        return None
+    return poster_url(stream)
+
+
+def poster_url(stream: AbstractStream) -> str | None:
+    """The poster's URL for someone who may watch ``stream`` (``None`` before it exists).
+
+    Public mode: ``<PLAYBACK_BASE_URL>/<prefix>/poster.jpg``. Otherwise signed by the
+    media signer (S3 presigned, or CloudFront), valid for its ``url_lifetime()``, with no
+    network call. A signer that fails gives ``None`` (logged): a missing picture must
+    not fail a list or a stop.
     """
     if getattr(stream, "poster_uploaded_at", None) is None:
         return None
     key = poster_key(stream)
     if conf.PLAYBACK_BASE_URL:
         return f"{conf.PLAYBACK_BASE_URL}/{key}"
-    if request is None and not getattr(stream, "is_public", False):
-        return None
     signer = get_media_signer()
     try:
         return signer.sign(key, bucket=stream.s3_bucket, expires_in=signer.url_lifetime())
