@@ -23,6 +23,7 @@ from broadcast_api.storage import S3Storage
 from broadcast_api.webhooks.outbox import event_body
 from tests.playback_fixtures import Broadcast
 from tests.servers import free_port
+from tests.test_failures import assert_unavailable, fail_statements
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("webhook_endpoints_cached")]
 
@@ -157,6 +158,37 @@ def test_s3_down_is_503_and_records_nothing(
     assert response.json()["reason"] == "s3_unreachable"
     assert response["Retry-After"] == "5"
     assert row(broadcast).poster_uploaded_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failing_update_is_503_and_the_retry_records_it(
+    start: Any, client_for: Any, user: Any
+) -> None:
+    broadcast: Broadcast = start()
+    broadcast.upload("poster.jpg", JPEG)
+    client = client_for(user)
+    failing = fail_statements(lambda sql: sql.lstrip().upper().startswith("UPDATE"), "gone")
+    with connection.execute_wrapper(failing):
+        response = client.post(f"/stream/{broadcast.id}/poster/")
+    assert_unavailable(response, "database_unavailable", "db_error")
+    assert row(broadcast).poster_uploaded_at is None
+    assert client.post(f"/stream/{broadcast.id}/poster/").json()["thumbnail_url"]
+    assert row(broadcast).poster_uploaded_at is not None
+
+
+def test_only_those_who_may_watch_get_a_representation_with_it(
+    start: Any, client_for: Any, user: Any, other_user: Any, staff_user: Any
+) -> None:
+    """The owner and staff (who may watch any stream) get the private stream's poster
+    URL; anyone else never gets its representation at all."""
+    broadcast: Broadcast = start()
+    broadcast.upload("poster.jpg", JPEG)
+    assert client_for(user).post(f"/stream/{broadcast.id}/poster/").status_code == 200
+    assert client_for(other_user).get(f"/stream/{broadcast.id}/").status_code == 404
+    assert client_for(other_user).get("/stream/").json()["results"] == []
+    assert client_for(staff_user).get("/stream/").json()["results"] == []  # their own only
+    staff_view = client_for(staff_user).get(f"/stream/{broadcast.id}/").json()
+    assert_serves_the_poster(staff_view["thumbnail_url"], broadcast)
 
 
 # -- the stop's own look ------------------------------------------------------------------
