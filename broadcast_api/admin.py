@@ -52,7 +52,7 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_filter = ["status", "type", "stop_reason"]
     list_select_related = ["owner"]
     date_hierarchy = "start_date"
-    actions = ["stop_selected", "delete_selected_streams"]
+    actions = ["stop_selected", "delete_with_recordings"]
     delete_confirmation_template = "admin/broadcast_api/stream/delete_streams_confirmation.html"
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
@@ -90,7 +90,7 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.action(
         description=_("Delete selected streams and their recordings"), permissions=["erase"]
     )
-    def delete_selected_streams(
+    def delete_with_recordings(
         self, request: HttpRequest, queryset: QuerySet[Any]
     ) -> TemplateResponse | None:
         """First a confirmation page listing the streams; on confirmation each goes
@@ -101,7 +101,7 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "title": _("Delete streams and their recordings?"),
                 "opts": self.opts,
                 "streams": list(queryset.select_related("owner")),
-                "action_name": "delete_selected_streams",
+                "action_name": "delete_with_recordings",
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, self.delete_confirmation_template, context)
