@@ -462,8 +462,8 @@ class StreamSchema(AutoSchema):
                 **{(code, "application/json"): error for code, error in operation.errors.items()},
             }
         view: Any = self.view
-        body = None if operation.status == 204 else view.get_response_serializer_class()
-        success = OpenApiResponse(body, description=operation.success)
+        schema = None if operation.status == 204 else view.get_response_serializer_class()
+        success = OpenApiResponse(schema, description=operation.success)
         return {operation.status: success, **operation.errors}
 
     def get_auth(self) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from io import StringIO
 from typing import Any
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth.models import Permission
@@ -105,7 +105,7 @@ class FailingDeletes:
         self.passing = passing
         self.calls = 0
 
-    def __call__(self, request: Any, **kwargs: Any) -> AWSResponse | None:
+    def __call__(self, request: Any, **kwargs: Any) -> Any:  # an AWSResponse, or None
         self.calls += 1
         if self.calls <= self.passing:
             return None
@@ -115,7 +115,9 @@ class FailingDeletes:
             def stream(self, **kwargs: Any) -> Iterator[bytes]:
                 yield body
 
-        return AWSResponse(request.url, 500, {"Content-Type": "application/xml"}, Raw())
+        headers = HTTPHeaders()
+        headers["Content-Type"] = "application/xml"
+        return AWSResponse(request.url, 500, headers, Raw())
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, dry_run: bool = False, **options: Any) -> None:
         verb = "would end" if dry_run else "ended"
+        finished = "to finish" if dry_run else "finished"
+        expired = "would expire" if dry_run else "expired (retention)"
 
         def describe(stream: AbstractStream, reason: str) -> str:
             started = stream.start_date.strftime("%Y-%m-%d %H:%M:%S")
@@ -51,8 +53,8 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{len(report.ended)} stream{'s' if len(report.ended) != 1 else ''} {verb}"
             + (f", {len(report.finalized)} recording(s) finalized" if report.finalized else "")
-            + (f", {len(report.deleted)} deletion(s) finished" if report.deleted else "")
-            + (f", {len(report.expired)} expired" if report.expired else "")
+            + (f", {len(report.deleted)} deletion(s) {finished}" if report.deleted else "")
+            + (f", {len(report.expired)} {expired}" if report.expired else "")
             + "."
         )
         if report.errors or report.deletion_errors:
