@@ -141,7 +141,8 @@ class StreamViewSet(
         return exception_handler
 
     def get_queryset(self) -> QuerySet[AbstractStream]:
-        """The caller's streams; staff may retrieve and stop anyone's, but list their own.
+        """The caller's streams; staff may retrieve, stop and delete anyone's, but list
+        their own. A stream being deleted is staff's only (``services.streams_for``).
 
         The playlist action looks at every stream: who may watch is decided by the stream
         (owner, staff, public, token), and a stream one may not watch is a 404 as well.
@@ -151,6 +152,8 @@ class StreamViewSet(
         # Only the owner lists its streams, refreshes their credentials and edits them.
         owner_only = self.action in {"list", "credentials", "partial_update"}
         queryset = streams_for(self.request.user, include_others_for_staff=not owner_only)
+        if self.action == "credentials":  # never upload into a prefix being emptied
+            queryset = queryset.filter(deleted_at__isnull=True)
         if self.action == "list":
             # A dict, not the QueryDict: DRF reads a missing boolean in form data as False.
             params = StreamListQuerySerializer(data=self.request.query_params.dict())

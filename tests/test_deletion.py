@@ -6,6 +6,7 @@ receiver that verifies their signatures; the database is SQLite or PostgreSQL.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,11 +23,14 @@ from django.core.management.base import CommandError
 from django.urls import include, path, reverse
 from django.utils import timezone
 
-from broadcast_api import lifecycle
+from broadcast_api import hooks, lifecycle
+from broadcast_api.lifecycle.deletion import delete_stream
 from broadcast_api.lifecycle.recordings import finalize_recording_of
 from broadcast_api.models import Stream, get_stream_model
+from broadcast_api.playback.playlists import PlaylistCache
 from broadcast_api.storage import S3Storage, get_storage
 from broadcast_api.webhooks.models import new_webhook_secret
+from tests.racing import run_together
 from tests.servers import broadcaster_s3
 from tests.webhook_receiver import Receiver, running_receiver
 
@@ -501,3 +505,61 @@ def test_no_recording_ready_without_a_playlist(
 def test_unknown_stream_ids_are_404(sts: Any, client_for: Any, staff_user: Any) -> None:
     assert client_for(staff_user).delete(f"/stream/{uuid.uuid4()}/").status_code == 404
     assert client_for(staff_user).delete("/stream/not-a-uuid/").status_code == 404
+
+
+# -- racing deleters ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.timeout(60)
+def test_deleters_racing_delete_once_and_announce_once(
+    sts: Any, client_for: Any, user: Any, stopped_signals: list[dict[str, Any]]
+) -> None:
+    """Four deleters (each its own instance and connection) and a reaper at once, on a
+    live stream: one stop, one row deletion, one ``stream.deleted``, an empty prefix."""
+    body = start(client_for(user))
+    upload_all(body)
+    stream_id = body["stream"]["id"]
+    announced: list[Any] = []
+    lock = threading.Lock()
+
+    def on_deleted(change: hooks.Change) -> None:
+        with lock:
+            announced.append(change.stream.pk)
+
+    hooks.after_commit(on_deleted, names=[hooks.STREAM_DELETED])
+    try:
+
+        def delete(index: int, barrier: threading.Barrier) -> bool:
+            stream = rows().get(pk=stream_id)
+            if index == 0:  # the reaper sees it once one of the others has marked it
+                barrier.wait()
+                return bool(lifecycle.reap().deleted)
+            barrier.wait()
+            return delete_stream(stream)
+
+        results = run_together(5, delete)
+    finally:
+        hooks.unsubscribe(on_deleted)
+    assert sum(results) == 1  # one of them deleted the row
+    assert [str(pk) for pk in announced] == [stream_id]
+    assert [str(signal["stream"].pk) for signal in stopped_signals] == [stream_id]
+    assert keys_under(sts, body) == []
+    assert not rows().filter(pk=stream_id).exists()
+
+
+def test_a_deleted_streams_cached_playlist_is_forgotten(
+    sts: Any, client_for: Any, user: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """However it is deleted (here the reaper's path, not the view), the playlist leaves
+    the shared cache: no viewer is served URLs of objects that are gone."""
+    client = client_for(user)
+    body = start(client)
+    upload_all(body)
+    stream_id = uuid.UUID(body["stream"]["id"])
+    assert client.get(f"/stream/{stream_id}/playlist.m3u8").status_code == 200
+    assert PlaylistCache().get(stream_id) is not None
+    with django_capture_on_commit_callbacks(execute=True):
+        assert delete_stream(rows().get(pk=stream_id)) is True
+    assert PlaylistCache().get(stream_id) is None
+    assert client.get(f"/stream/{stream_id}/playlist.m3u8").status_code == 404
