@@ -24,7 +24,7 @@ from django.urls import include, path, reverse
 from django.utils import timezone
 
 from broadcast_api import hooks, lifecycle
-from broadcast_api.lifecycle.deletion import delete_stream
+from broadcast_api.lifecycle.deletion import delete_stream, mark_for_deletion
 from broadcast_api.lifecycle.recordings import finalize_recording_of
 from broadcast_api.models import Stream, get_stream_model
 from broadcast_api.playback.playlists import PlaylistCache
@@ -563,3 +563,23 @@ def test_a_deleted_streams_cached_playlist_is_forgotten(
         assert delete_stream(rows().get(pk=stream_id)) is True
     assert PlaylistCache().get(stream_id) is None
     assert client.get(f"/stream/{stream_id}/playlist.m3u8").status_code == 404
+
+
+def test_closing_the_recording_leaves_a_stream_being_deleted_alone(
+    sts: Any, client_for: Any, user: Any
+) -> None:
+    """A finalize task that runs after the deletion began writes nothing into the prefix
+    being emptied (it would leave an object behind) and announces nothing."""
+    client = client_for(user)
+    body = start(client)
+    upload_all(body, ["index.m3u8"])
+    stream_id = body["stream"]["id"]
+    client.post("/stream/stop/", {"id": stream_id})  # (its on-commit work not run here)
+    mark_for_deletion(rows().filter(pk=stream_id))
+    assert finalize_recording_of(stream_id) is False
+    s3 = body["endpoint"]["S3"]
+    stored = sts.client("s3").get_object(
+        Bucket=s3["s3_bucket_name"], Key=f"{s3['s3_bucket_path']}/index.m3u8"
+    )
+    assert stored["Body"].read().decode() == PLAYLIST  # no ENDLIST appended
+    assert rows().get(pk=stream_id).finalized_at is None

@@ -44,8 +44,10 @@ def finalize_recording_of(stream_id: Any) -> bool:
     so nothing is left to close); ``False`` when S3 failed (logged; retried by reap)."""
     model = get_stream_model()
     stream = model._default_manager.filter(pk=stream_id).first()
-    if stream is None or stream.finalized_at is not None or stream.deleted_at is not None:
-        return stream is not None  # gone, closed already, or being deleted (left alone)
+    if stream is None or stream.finalized_at is not None:
+        return stream is not None  # gone (nothing to close), or closed already
+    if stream.deleted_at is not None:
+        return False  # being deleted: its prefix is being emptied, nothing is written
     if stream.status != StreamStatus.ENDED:
         return False  # still live: its broadcaster may still write the playlist
     storage = get_storage()
