@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DeletionFailure",
+    "delete_marked",
     "delete_stream",
     "delete_streams",
     "finish_deletions",
@@ -116,6 +117,12 @@ def delete_streams(
         except (StorageUnavailable, DatabaseUnavailable) as exc:
             failed.append(DeletionFailure(stream, exc.reason or exc.code))
     return deleted, failed
+
+
+def delete_marked(ids: Iterable[Any]) -> tuple[list[AbstractStream], list[DeletionFailure]]:
+    """Delete those of the streams ``ids`` that are marked (erasure's task)."""
+    marked = get_stream_model()._default_manager.filter(pk__in=list(ids))
+    return delete_streams(list(marked.filter(deleted_at__isnull=False)), reason=StopReason.ADMIN)
 
 
 def interrupted_deletions() -> list[AbstractStream]:

@@ -2,9 +2,11 @@
 
 With ``"delete"``, the user's ``pre_delete`` marks their streams for deletion inside the
 transaction that deletes the user (so a rolled-back user deletion marks nothing), and
-once it commits their streams go through ``deletion.delete_stream`` (objects, then
-rows, then ``stream.deleted``). A deletion that fails then, or a process that dies
-before it, leaves marked rows that ``reap()`` finishes. With ``"keep"`` (the default)
+once it commits a task (``tasks.delete_streams``, on the package's task backend, so the
+request that deleted the user does not wait for S3) takes their streams through
+``deletion.delete_stream`` (objects, then rows, then ``stream.deleted``). A deletion
+that fails then, a task never run or a process that dies before it leaves marked rows
+that ``reap()`` finishes. With ``"keep"`` (the default)
 the streams stay, ownerless (``owner`` set NULL).
 """
 
@@ -18,10 +20,11 @@ from django.db import transaction
 from django.db.models.signals import pre_delete
 
 from broadcast_api.conf import conf
-from broadcast_api.lifecycle.deletion import delete_streams, mark_for_deletion
-from broadcast_api.models import StopReason, get_stream_model
+from broadcast_api.lifecycle.deletion import mark_for_deletion
+from broadcast_api.lifecycle.tasks import enqueue_deletion
+from broadcast_api.models import get_stream_model
 
-__all__ = ["DELETE", "KEEP", "connect", "delete_marked", "on_owner_delete"]
+__all__ = ["DELETE", "KEEP", "connect", "on_owner_delete"]
 
 KEEP = "keep"
 DELETE = "delete"
@@ -35,13 +38,7 @@ def on_owner_delete(sender: Any, instance: Any, **kwargs: Any) -> None:
     ids = list(streams.values_list("pk", flat=True))
     if ids:
         mark_for_deletion(streams)
-        transaction.on_commit(functools.partial(delete_marked, ids))
-
-
-def delete_marked(ids: list[Any]) -> None:
-    """Delete the streams ``ids`` (marked, now ownerless); what fails, ``reap()`` finishes."""
-    streams = get_stream_model()._default_manager.filter(pk__in=ids, deleted_at__isnull=False)
-    delete_streams(list(streams), reason=StopReason.ADMIN)
+        transaction.on_commit(functools.partial(enqueue_deletion, ids))
 
 
 def connect() -> None:
