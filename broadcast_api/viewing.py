@@ -175,7 +175,8 @@ def thumbnail_url(
 
 
 def poster_url(stream: AbstractStream) -> str | None:
-    """The poster's URL for someone who may watch ``stream`` (``None`` before it exists).
+    """The poster's URL for someone who may watch ``stream`` (``None`` before it exists,
+    and once the stream is being deleted: its objects are going).
 
     Public mode: ``<PLAYBACK_BASE_URL>/<prefix>/poster.jpg``. Otherwise signed by the
     media signer (S3 presigned, or CloudFront), valid for its ``url_lifetime()``, with no
@@ -183,6 +184,8 @@ def poster_url(stream: AbstractStream) -> str | None:
     not fail a list or a stop.
     """
     if getattr(stream, "poster_uploaded_at", None) is None:
+        return None
+    if getattr(stream, "deleted_at", None) is not None:
         return None
     key = poster_key(stream)
     if conf.PLAYBACK_BASE_URL:

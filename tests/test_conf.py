@@ -50,6 +50,8 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "IDLE_TIMEOUT": (120, int),
     "MAX_DURATION": (None, None),
     "FINALIZE_RECORDINGS": (True, bool),
+    "RECORDING_RETENTION": (None, None),
+    "ON_OWNER_DELETE": ("keep", str),
     "TASK_BACKEND": ("default", str),
     "TASK_QUEUE": ("default", str),
     "WEBHOOKS": ([], list),

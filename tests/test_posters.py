@@ -16,6 +16,7 @@ import pytest
 import requests
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from broadcast_api.api import prepare_stop_hls_stream_response
 from broadcast_api.models import get_stream_model
@@ -319,3 +320,20 @@ def test_a_signer_that_fails_leaves_the_thumbnail_out_not_the_list(
     assert response.status_code == 200
     assert response.json()["results"][0]["thumbnail_url"] is None
     assert f"stream {broadcast.id}: poster URL not signed (cdn_signing_key)" in caplog.messages
+
+
+def test_a_stream_being_deleted_shows_no_poster(
+    start: Any, client_for: Any, user: Any, staff_user: Any
+) -> None:
+    """Staff still see a stream whose deletion stopped part way; its objects are going,
+    so it has no poster URL to hand out."""
+    broadcast: Broadcast = start()
+    broadcast.upload("poster.jpg", JPEG)
+    assert client_for(user).post(f"/stream/{broadcast.id}/poster/").status_code == 200
+    staff = client_for(staff_user)
+    assert staff.get(f"/stream/{broadcast.id}/").json()["thumbnail_url"]  # the control
+    get_stream_model()._default_manager.filter(pk=broadcast.id).update(deleted_at=timezone.now())
+    marked = staff.get(f"/stream/{broadcast.id}/").json()
+    assert marked["deleted_at"]
+    assert marked["thumbnail_url"] is None
+    assert client_for(user).post(f"/stream/{broadcast.id}/poster/").status_code == 404

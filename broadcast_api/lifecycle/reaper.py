@@ -7,7 +7,9 @@ server's own client; a stream that never uploaded counts from its start), reason
 ``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
-Then it retries the recordings that were not closed (``recordings``) and runs the
+Then it retries the recordings that were not closed (``recordings``), finishes the
+deletions that were interrupted and deletes the streams past
+``BROADCAST_API_RECORDING_RETENTION`` (``deletion``, ``retention``), and runs the
 features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
 """
 
@@ -24,7 +26,9 @@ from broadcast_api import hooks
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import playlist_key
+from broadcast_api.lifecycle.deletion import finish_deletions
 from broadcast_api.lifecycle.recordings import finalize_recording_of
+from broadcast_api.lifecycle.retention import apply_retention
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
 from broadcast_api.services import stop_stream
 from broadcast_api.storage import get_storage
@@ -48,6 +52,11 @@ class ReapReport:
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
+    # Deletions: interrupted ones finished, streams past the retention, what failed
+    # (left marked, retried by the next run).
+    deleted: list[AbstractStream] = field(default_factory=list)
+    expired: list[AbstractStream] = field(default_factory=list)
+    deletion_errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
 
     @property
     def webhooks_resent(self) -> int:
@@ -92,6 +101,12 @@ def reap(
         for stream in unfinished.iterator():
             if finalize_recording_of(stream.pk):
                 report.finalized.append(stream)
+    # Deletions (``deletion``, ``retention``): finish the interrupted, then expire.
+    report.deleted, unfinished_deletions = finish_deletions(dry_run=dry_run)
+    report.expired, failed_expiries = apply_retention(now, dry_run=dry_run)
+    report.deletion_errors = [
+        (failure.stream, failure.reason) for failure in (*unfinished_deletions, *failed_expiries)
+    ]
     if not dry_run:  # each feature's own retries (webhooks: deliveries due again)
         report.swept = hooks.sweep()
     return report
