@@ -39,8 +39,8 @@ from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
 from broadcast_api.playback.appending import RewriteState, appended_rewrites
-from broadcast_api.playback.signers import get_media_signer
 from broadcast_api.playback.window import keep_live_window, live_window_text
+from broadcast_api.signers import get_media_signer
 from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
 from broadcast_api.viewing import Audience, playback_token
 
