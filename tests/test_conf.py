@@ -49,6 +49,7 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "MAX_LIVE_STREAMS_PER_USER": (None, None),
     "IDLE_TIMEOUT": (120, int),
     "MAX_DURATION": (None, None),
+    "REAPER_CONCURRENCY": (16, int),
     "FINALIZE_RECORDINGS": (True, bool),
     "TASK_BACKEND": ("default", str),
     "TASK_QUEUE": ("default", str),
