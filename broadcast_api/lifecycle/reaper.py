@@ -7,8 +7,9 @@ server's own client; a stream that never uploaded counts from its start), reason
 ``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
-Then it retries the recordings that were not closed (``recordings``) and runs the
-features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
+Then it retries the recordings that were not closed (``recordings``; those of streams
+that ended at least :data:`FINALIZE_RETRY_AFTER` ago, so their own task came first) and
+runs the features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
 
 It keeps up with ten thousand live streams: candidates are read in keyset pages of
 :data:`PAGE_SIZE` rows with only the columns the check needs (memory stays flat), their
@@ -44,18 +45,30 @@ if TYPE_CHECKING:
 
     from django.db.models import QuerySet
 
-__all__ = ["FINALIZE_RETRY_WINDOW", "PAGE_SIZE", "ReapReport", "idle_verdict", "reap"]
+__all__ = [
+    "FINALIZE_RETRY_AFTER",
+    "FINALIZE_RETRY_WINDOW",
+    "PAGE_SIZE",
+    "ReapReport",
+    "idle_verdict",
+    "reap",
+]
 
 logger = logging.getLogger("broadcast_api.lifecycle")
 
 # Ended streams whose recording is retried by the reaper (older ones are left alone).
 FINALIZE_RETRY_WINDOW = timedelta(days=7)
+# ... and only once their own task has had this long: a reaper that has just ended a
+# thousand streams leaves their recordings to the workers, rather than closing each
+# again, one after another, before its run is over.
+FINALIZE_RETRY_AFTER = timedelta(minutes=5)
 
 # Live streams read per query: the most rows (and HEADs in flight, twice this) held at once.
 PAGE_SIZE = 500
 
 # What the idle check reads of a candidate (the primary key comes with any row).
 CHECK_FIELDS = ("start_date", "s3_bucket", "s3_prefix")
+
 
 @dataclass
 class ReapReport:
@@ -209,6 +222,7 @@ class _Reaping:
             status=StreamStatus.ENDED,
             finalized_at__isnull=True,
             stop_date__gte=self.now - FINALIZE_RETRY_WINDOW,
+            stop_date__lt=self.now - FINALIZE_RETRY_AFTER,
         )
         for stream in unfinished.iterator():
             if finalize_recording_of(stream.pk):
