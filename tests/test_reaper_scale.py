@@ -1,8 +1,9 @@
 """The reaper at scale (issue 18): ten thousand live streams, two reapers at once.
 
-S3 is ``devtools.testing.s3_stub``: a real HTTP server answering each HEAD after a fixed
-delay, with a ``Last-Modified`` read from the key (``/idle/``: an hour ago), counting the
-requests in flight. moto answers too fast to tell a serial reaper from a concurrent one.
+S3 is ``devtools.testing.s3_stub``, in a process of its own: a real HTTP server
+answering each HEAD after a fixed delay, with a ``Last-Modified`` read from the key
+(``/idle/``: long ago), counting the requests in flight. moto answers too fast to tell
+a serial reaper from a concurrent one.
 The database is SQLite or PostgreSQL (``BROADCAST_TEST_DB``).
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from importlib import import_module
 from datetime import timedelta
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -25,7 +26,7 @@ from broadcast_api.deferred import FRAMEWORK
 from broadcast_api.lifecycle.reaper import PAGE_SIZE, idle_verdict
 from broadcast_api.models import get_stream_model
 from broadcast_api.storage import get_storage
-from devtools.testing.s3_stub import S3Stub
+from devtools.testing.s3_stub import S3StubProcess
 from tests.racing import at_once
 
 if TYPE_CHECKING:
@@ -45,17 +46,17 @@ def rows() -> Any:
 
 
 @pytest.fixture
-def s3_stub(settings: Any) -> Iterator[S3Stub]:
-    with S3Stub(delay=DELAY) as stub:
+def s3_stub(settings: Any) -> Iterator[S3StubProcess]:
+    with S3StubProcess(delay=DELAY) as stub:
         settings.BROADCAST_API_S3_ENDPOINT_URL = stub.endpoint_url
         settings.BROADCAST_API_AWS_ACCESS_KEY_ID = "stub-key-id"
-        settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY = "stub-secret"  # noqa: S105
+        settings.BROADCAST_API_AWS_SECRET_ACCESS_KEY = "stub-secret"
         yield stub
 
 
 def make_streams(owner: Any, count: int, *, idle_every: int = IDLE_SHARE) -> set[uuid.UUID]:
     """``count`` live streams started an hour ago (bulk-created); every ``idle_every``-th
-    one's playlist was last written an hour ago, the others' just now. Returns the idle
+    one's playlist was last written long ago, the others' just now. Returns the idle
     ones' ids."""
     started = timezone.now() - timedelta(hours=1)
     model = get_stream_model()
@@ -124,7 +125,7 @@ def recordings_closed_by_workers(settings: Any) -> Iterator[list[Any] | None]:
 
 @pytest.mark.django_db(transaction=True)
 def test_ten_thousand_streams_two_reapers_at_once_within_the_bound(
-    s3_stub: S3Stub,
+    s3_stub: S3StubProcess,
     user: Any,
     stopped_signals: list[dict[str, Any]],
     announced: list[Change],
@@ -162,7 +163,7 @@ def test_ten_thousand_streams_two_reapers_at_once_within_the_bound(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("width", [1, 5])
 def test_requests_in_flight_are_bounded_by_the_setting(
-    s3_stub: S3Stub, user: Any, settings: Any, width: int
+    s3_stub: S3StubProcess, user: Any, settings: Any, width: int
 ) -> None:
     settings.BROADCAST_API_REAPER_CONCURRENCY = width
     settings.BROADCAST_API_FINALIZE_RECORDINGS = False
@@ -183,7 +184,7 @@ def test_the_s3_clients_pool_is_as_wide_as_the_reaper(settings: Any) -> None:
 
 @pytest.mark.django_db
 def test_candidates_are_read_in_pages_with_the_checked_columns_only(
-    s3_stub: S3Stub, user: Any, settings: Any, django_capture_on_commit_callbacks: Any
+    s3_stub: S3StubProcess, user: Any, settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.BROADCAST_API_FINALIZE_RECORDINGS = False
     count = 2 * PAGE_SIZE + 7

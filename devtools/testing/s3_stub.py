@@ -8,12 +8,13 @@ that waits ``delay`` seconds before each answer.
 
 Each ``.m3u8`` key's ``Last-Modified`` is what ``last_modified(key)`` returns (``None``:
 404, never uploaded). The default, :func:`by_key`, reads it from the key: a key with an
-``/idle/`` segment was written an hour ago, one with ``/silent/`` does not exist, any
-other was written just now. GET returns a small live playlist; PUT is stored and
-counted (closing a recording: ``#EXT-X-ENDLIST``). Other keys are 404.
+``/idle/`` segment was written on 1999-12-31 (:data:`IDLE_SINCE`), one with ``/silent/``
+does not exist, any other was written just now. GET returns a small live playlist; PUT
+is stored and counted (closing a recording: ``#EXT-X-ENDLIST``). Other keys are 404.
 
-In process: ``with S3Stub(delay=0.02) as stub: stub.endpoint_url``. As a process (the
-bench): ``python -m devtools.testing.s3_stub --port N --delay 0.02``; ``GET /__stats``
+In process: ``with S3Stub(delay=0.02) as stub: stub.endpoint_url``. In a process of its
+own (:class:`S3StubProcess`, or ``python -m devtools.testing.s3_stub --port N --delay
+0.02``), so that its CPU does not compete with the client's for one GIL: ``GET /__stats``
 answers the counters as JSON, ``GET /__reset`` zeroes them.
 """
 
@@ -22,10 +23,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -34,15 +38,17 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 PLAYLIST = b"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:2\n#EXTINF:2,\nseg0.ts\n"
-IDLE_AGE = timedelta(hours=1)
+# When an ``/idle/`` key was written: long before any test's or bench's clock.
+IDLE_SINCE = datetime(1999, 12, 31, tzinfo=UTC)
 
 
 def by_key(key: str) -> datetime | None:
-    """The default rule: ``/idle/`` an hour ago, ``/silent/`` never, others now."""
+    """The default rule: ``/idle/`` at :data:`IDLE_SINCE`, ``/silent/`` never, others
+    now."""
     if "/silent/" in key:
         return None
     if "/idle/" in key:
-        return datetime.now(UTC) - IDLE_AGE
+        return IDLE_SINCE
     return datetime.now(UTC)
 
 
@@ -77,7 +83,11 @@ class S3Stub:
 
     def stats(self) -> dict[str, Any]:
         with self.lock:
-            return {**self.counts, "max_in_flight": self.max_in_flight}
+            return {
+                **self.counts,
+                "max_in_flight": self.max_in_flight,
+                "delay_ms": self.delay * 1000,
+            }
 
     def reset(self) -> None:
         with self.lock:
@@ -109,6 +119,7 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     stub: S3Stub
     protocol_version = "HTTP/1.1"  # keep-alive, as botocore's pool expects
+    disable_nagle_algorithm = True  # headers and body are two writes: no 40 ms ACK wait
 
     def do_HEAD(self) -> None:
         self.answer("HEAD")
@@ -186,7 +197,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.stub.reset()
         self.send(200, json.dumps(self.stub.stats()).encode(), {"Content-Type": "text/json"})
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # ten thousand requests a run: say nothing
 
 
@@ -194,9 +205,49 @@ def etag(body: bytes) -> str:
     return '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
 
 
+class S3StubProcess:
+    """The stub in a process of its own (its CPU off the caller's GIL), the same face:
+    ``endpoint_url``, ``stats()``, ``reset()``; a context manager."""
+
+    def __init__(self, *, delay: float = 0.02) -> None:
+        self.delay = delay
+        self.endpoint_url = ""
+        self.process: subprocess.Popen[str] | None = None
+
+    def __enter__(self) -> S3StubProcess:
+        command = [sys.executable, "-m", "devtools.testing.s3_stub", "--delay", str(self.delay)]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        first = self.process.stdout.readline()  # "S3 stub on http://127.0.0.1:N, ..."
+        if not first.startswith("S3 stub on "):
+            self.__exit__()
+            raise RuntimeError(f"the S3 stub did not start: {first!r}")
+        self.endpoint_url = first.split()[3].rstrip(",")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            if self.process.stdout is not None:
+                self.process.stdout.close()
+
+    def stats(self) -> dict[str, Any]:
+        return self._get("/__stats")
+
+    def reset(self) -> None:
+        self._get("/__reset")
+
+    def _get(self, path: str) -> dict[str, Any]:
+        url = self.endpoint_url + path  # http://127.0.0.1:<port>, ours
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310
+            stats: dict[str, Any] = json.loads(response.read())
+            return stats
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--port", type=int, default=0, help="default: any free one")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds per answer")
     args = parser.parse_args(argv)
     stub = S3Stub(delay=args.delay, port=args.port)
