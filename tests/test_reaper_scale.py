@@ -14,9 +14,12 @@ import time
 import uuid
 from datetime import timedelta
 from importlib import import_module
+from io import StringIO
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -28,6 +31,7 @@ from broadcast_api.models import get_stream_model
 from broadcast_api.storage import get_storage
 from devtools.testing.s3_stub import S3StubProcess
 from tests.racing import at_once
+from tests.servers import free_port
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -172,6 +176,28 @@ def test_requests_in_flight_are_bounded_by_the_setting(
     assert {stream.pk for stream, _ in report.ended} == idle
     assert s3_stub.stats()["max_in_flight"] == width
     assert report.checked == 60
+
+
+@pytest.mark.django_db
+def test_with_s3_down_the_reaper_stops_asking_after_two_rounds_of_failures(
+    user: Any, settings: Any
+) -> None:
+    """Each HEAD would spend its timeouts and retries, for every live stream: after
+    twice the pool's width of failures in a row the run gives up, leaving all live."""
+    settings.BROADCAST_API_S3_ENDPOINT_URL = f"http://127.0.0.1:{free_port()}"  # refused
+    settings.BROADCAST_API_REAPER_CONCURRENCY = 4
+    make_streams(user, 2 * PAGE_SIZE)
+    report = lifecycle.reap()
+    assert report.gave_up
+    assert len(report.errors) == 8
+    assert {reason for _, reason in report.errors} == {"s3_unreachable"}
+    assert report.ended == []
+    assert rows().filter(status="live").count() == 2 * PAGE_SIZE
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError):
+        call_command("broadcast_reap", stdout=out, stderr=err)
+    assert "the other live streams were not checked" in err.getvalue()
+    assert err.getvalue().count("could not check") == 8
 
 
 def pool_width() -> int:

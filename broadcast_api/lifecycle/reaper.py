@@ -16,7 +16,9 @@ It keeps up with ten thousand live streams: candidates are read in keyset pages 
 playlists are asked about ``BROADCAST_API_REAPER_CONCURRENCY`` at a time on a thread pool
 (the HEADs of the next page are in flight while this page's streams are ended), and only
 the streams to end are read whole, one query per page. The database work stays in the
-calling thread: the pool's threads only wait for S3.
+calling thread: the pool's threads only wait for S3. When S3 fails for twice the pool's
+width of streams in a row, the run stops asking (``gave_up``) rather than spend every
+stream's timeouts and retries; those left are live, and the next run asks again.
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ FINALIZE_RETRY_AFTER = timedelta(minutes=5)
 # Live streams read per query: the most rows (and HEADs in flight, twice this) held at once.
 PAGE_SIZE = 500
 
+# S3 failing for this many rounds of the pool in a row ends a run's asking.
+GIVE_UP_AFTER_ROUNDS = 2
+
 # What the idle check reads of a candidate (the primary key comes with any row).
 CHECK_FIELDS = ("start_date", "s3_bucket", "s3_prefix")
 
@@ -79,6 +84,7 @@ class ReapReport:
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
     checked: int = 0  # live streams whose playlist S3 was asked about
+    gave_up: bool = False  # S3 failed too often in a row: the rest were not asked
 
     @property
     def webhooks_resent(self) -> int:
@@ -148,6 +154,8 @@ class _Reaping:
     report: ReapReport
     dry_run: bool
     on_end: Callable[[AbstractStream, str], None] | None
+    failures_in_a_row: int = 0
+    give_up_after: int = 0
 
     @property
     def streams(self) -> Any:
@@ -171,9 +179,11 @@ class _Reaping:
             status=StreamStatus.LIVE, start_date__lt=idle_cutoff(self.now)
         ).only(*CHECK_FIELDS)
         storage = get_storage()
-        with ThreadPoolExecutor(
-            max_workers=conf.REAPER_CONCURRENCY, thread_name_prefix="broadcast-reap"
-        ) as pool:
+        width = conf.REAPER_CONCURRENCY
+        # S3 down: each HEAD would take its timeouts and retries, for every live stream.
+        # Twice the pool's width of failures in a row ends the asking; the rest stay live.
+        self.give_up_after = GIVE_UP_AFTER_ROUNDS * width
+        with ThreadPoolExecutor(max_workers=width, thread_name_prefix="broadcast-reap") as pool:
 
             def ask(page: list[AbstractStream]) -> list[tuple[AbstractStream, Future[Any]]]:
                 return [
@@ -185,7 +195,17 @@ class _Reaping:
             for page in pages(candidates):
                 previous, asked = asked, ask(page)  # the next page's HEADs start now
                 self.settle(previous)
-            self.settle(asked)
+                if self.report.gave_up:
+                    break
+            else:
+                self.settle(asked)
+            if self.report.gave_up:
+                pool.shutdown(cancel_futures=True)  # what has not started never will
+                logger.warning(
+                    "S3 failed for %d streams in a row; the reaper stopped asking and left "
+                    "the rest live",
+                    self.failures_in_a_row,
+                )
 
     def settle(self, asked: list[tuple[AbstractStream, Future[Any]]]) -> None:
         """Decide each stream of a page by its answer; end the idle ones, read whole in
@@ -196,7 +216,12 @@ class _Reaping:
                 last_upload = answer.result()
             except StorageUnavailable as exc:
                 self.report.errors.append((stream, exc.reason or exc.code))
+                self.failures_in_a_row += 1
+                if self.failures_in_a_row >= self.give_up_after:
+                    self.report.gave_up = True
+                    break
                 continue  # never end a stream because S3 did not answer
+            self.failures_in_a_row = 0
             self.report.checked += 1
             reason = idle_verdict(stream, last_upload, now=self.now)
             if reason is not None:
