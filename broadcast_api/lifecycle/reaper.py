@@ -65,7 +65,8 @@ FINALIZE_RETRY_WINDOW = timedelta(days=7)
 # again, one after another, before its run is over.
 FINALIZE_RETRY_AFTER = timedelta(minutes=5)
 
-# Live streams read per query: the most rows (and HEADs in flight, twice this) held at once.
+# Live streams read per query. At most two pages are held: this one, and the next one's
+# HEADs queued on the pool.
 PAGE_SIZE = 500
 
 # S3 failing for this many rounds of the pool in a row ends a run's asking.
