@@ -24,10 +24,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from broadcast_api import hooks, lifecycle
+from broadcast_api import hooks, lifecycle, uploads
 from broadcast_api.deferred import FRAMEWORK
 from broadcast_api.lifecycle.reaper import PAGE_SIZE, idle_verdict
 from broadcast_api.models import get_stream_model
+from broadcast_api.playback.playlists import PlaylistCache, nested_playlist_url
 from broadcast_api.storage import get_storage
 from devtools.testing.s3_stub import S3StubProcess
 from tests.racing import at_once
@@ -198,6 +199,46 @@ def test_with_s3_down_the_reaper_stops_asking_after_two_rounds_of_failures(
         call_command("broadcast_reap", stdout=out, stderr=err)
     assert "the other live streams were not checked" in err.getvalue()
     assert err.getvalue().count("could not check") == 8
+
+
+@pytest.mark.django_db
+def test_a_recent_upload_the_playlist_endpoint_saw_spares_the_head(
+    s3_stub: S3StubProcess, user: Any, settings: Any
+) -> None:
+    """A watched stream's refresh records its playlist's ``LastModified``; the reaper
+    leaves a stream with a recent record live without asking S3. An older record, or
+    none, proves nothing: S3 is asked (here: idle, so ended)."""
+    settings.BROADCAST_API_FINALIZE_RECORDINGS = False
+    idle = sorted(make_streams(user, 40, idle_every=1))  # S3 would say: all idle
+    now = timezone.now()
+    for stream_id in idle[:10]:
+        uploads.record(stream_id, now - timedelta(seconds=5))
+    for stream_id in idle[10:15]:
+        uploads.record(stream_id, now - timedelta(minutes=10))  # before the cutoff
+    report = lifecycle.reap()
+    assert {stream.pk for stream, _ in report.ended} == set(idle[10:])
+    assert report.seen_uploading == 10
+    assert report.checked == 30 == s3_stub.stats()["HEAD 200"]
+    assert set(rows().filter(status="live").values_list("pk", flat=True)) == set(idle[:10])
+
+
+@pytest.mark.django_db
+def test_a_playlist_refresh_records_the_upload_time(s3_stub: S3StubProcess, user: Any) -> None:
+    stream_id = uuid.uuid4()
+    stream = rows().create(
+        id=stream_id,
+        owner=user,
+        s3_bucket="broadcast-test",
+        s3_prefix=f"streams/live/{stream_id}",  # the stub: written just now
+        s3_region="us-west-1",
+    )
+    path = f"/stream/{stream.pk}/playlist.m3u8"
+    since = timezone.now() - timedelta(seconds=5)
+    assert uploads.recent([stream.pk], since=since) == set()
+    PlaylistCache().refreshed(stream, playlist_url=nested_playlist_url(path, stream.pk))
+    assert s3_stub.stats()["GET 200"] == 1
+    assert uploads.recent([stream.pk], since=since) == {stream.pk}
+    assert uploads.recent([stream.pk], since=timezone.now() + timedelta(seconds=5)) == set()
 
 
 def pool_width() -> int:

@@ -15,7 +15,9 @@ It keeps up with ten thousand live streams: candidates are read in keyset pages 
 :data:`PAGE_SIZE` rows with only the columns the check needs (memory stays flat), their
 playlists are asked about ``BROADCAST_API_REAPER_CONCURRENCY`` at a time on a thread pool
 (the HEADs of the next page are in flight while this page's streams are ended), and only
-the streams to end are read whole, one query per page. The database work stays in the
+the streams to end are read whole, one query per page. A watched stream needs no HEAD:
+the playlist endpoint recorded its playlist's recent ``LastModified`` (``uploads``; one
+``get_many`` per page). The database work stays in the
 calling thread: the pool's threads only wait for S3. When S3 fails for twice the pool's
 width of streams in a row, the run stops asking (``gave_up``) rather than spend every
 stream's timeouts and retries; those left are live, and the next run asks again.
@@ -32,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q
 from django.utils import timezone
 
-from broadcast_api import hooks
+from broadcast_api import hooks, uploads
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import playlist_key
@@ -85,6 +87,7 @@ class ReapReport:
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
     checked: int = 0  # live streams whose playlist S3 was asked about
+    seen_uploading: int = 0  # left live without asking: playback saw a recent upload
     gave_up: bool = False  # S3 failed too often in a row: the rest were not asked
 
     @property
@@ -187,9 +190,13 @@ class _Reaping:
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="broadcast-reap") as pool:
 
             def ask(page: list[AbstractStream]) -> list[tuple[AbstractStream, Future[Any]]]:
+                # Watched streams: the playlist endpoint saw a recent upload; no HEAD.
+                seen = uploads.recent([s.pk for s in page], since=idle_cutoff(self.now))
+                self.report.seen_uploading += len(seen)
                 return [
                     (s, pool.submit(storage.last_modified, s.s3_bucket, playlist_key(s)))
                     for s in page
+                    if s.pk not in seen
                 ]
 
             asked: list[tuple[AbstractStream, Future[Any]]] = []
