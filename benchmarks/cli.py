@@ -116,6 +116,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--reaper-stops", type=int, default=1_000, help="stops timed in a row")
     parser.add_argument(
+        "--reaper-watched",
+        type=int,
+        default=50,
+        help="percent of live streams watched in one more run (0: none; default %(default)s)",
+    )
+    parser.add_argument(
         "--skip", default="", help="comma list of: servers,viewer,memory,inprocess,reaper"
     )
     parser.add_argument(
@@ -285,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
                     widths=args.reaper_widths,
                     delay=args.reaper_delay,
                     stops=args.reaper_stops,
+                    watched=args.reaper_watched,
                 )
     except Exception as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)

@@ -138,16 +138,17 @@ def render_reaper(reaper: dict[str, Any]) -> list[str]:
         " a webhook endpoint, recordings closed by workers:",
     ]
     head = (
-        f"{'concurrency':>11} {'streams':>8} {'wall s':>7} {'streams/s':>9}"
-        f" {'10,000 streams':>15} {'ended':>6} {'HEADs in flight':>15}"
+        f"{'concurrency':>11} {'watched':>7} {'streams':>8} {'wall s':>7} {'streams/s':>9}"
+        f" {'10,000 streams':>15} {'ended':>6} {'HEADs':>6} {'in flight':>9}"
     )
     lines += [head, "-" * len(head)]
     for run in reaper["runs"]:
         ten_k = f"{run['wall_10k_s']:.1f} s" + (" (extr.)" if run["extrapolated"] else "")
+        watched = f"{run.get('watched_percent', 0)}%"
         lines.append(
-            f"{run['width']:>11} {run['streams']:>8} {run['wall_s']:>7.1f}"
-            f" {run['streams_per_s']:>9.0f} {ten_k:>15} {run['ended']:>6}"
-            f" {run['max_in_flight']:>15}"
+            f"{run['width']:>11} {watched:>7} {run['streams']:>8} {run['wall_s']:>7.1f}"
+            f" {run['streams_per_s']:>9.0f} {ten_k:>15} {run['ended']:>6} {run['heads']:>6}"
+            f" {run['max_in_flight']:>9}"
         )
     for stop in reaper["stops"]:
         lines.append(

@@ -14,7 +14,14 @@ if TYPE_CHECKING:
 
 
 def reaper_phase(
-    env: Env, *, streams: int, serial_streams: int, widths: list[int], delay: float, stops: int
+    env: Env,
+    *,
+    streams: int,
+    serial_streams: int,
+    widths: list[int],
+    delay: float,
+    stops: int,
+    watched: int,
 ) -> dict[str, Any]:
     """Start the stub (its own process), run ``bench_reap`` against it, log the figures."""
     log(
@@ -34,15 +41,19 @@ def reaper_phase(
             ",".join(map(str, widths)),
             "--stops",
             str(stops),
+            "--watched",
+            str(watched),
             timeout=900,
         )
     for run in result["runs"]:
         extrapolated = ", extrapolated" if run["extrapolated"] else ""
+        watched = f" ({run['watched_percent']}% watched)" if run["watched_percent"] else ""
         log(
-            f"reaper concurrency {run['width']:>3}: {run['streams']} streams in"
+            f"reaper concurrency {run['width']:>3}{watched}: {run['streams']} streams in"
             f" {run['wall_s']:.1f} s, {run['streams_per_s']:.0f} streams/s"
             f" (10,000: {run['wall_10k_s']:.1f} s{extrapolated}),"
-            f" {run['ended']} ended, {run['max_in_flight']} HEADs in flight at most"
+            f" {run['ended']} ended, {run['heads']} HEADs, {run['max_in_flight']} in flight"
+            " at most"
         )
     for stop in result["stops"]:
         log(

@@ -15,7 +15,10 @@ row and enqueues the delivery) and recordings closed by workers (the stop enqueu
 
 - ``runs``: wall time of one ``reap()``, serial (``BROADCAST_API_REAPER_CONCURRENCY`` 1,
   the behaviour before issue 18, over ``--serial-streams``) and at each ``--widths``
-  over ``--streams``; HEADs answered and most in flight, as the stub counted them.
+  over ``--streams``; HEADs answered and most in flight, as the stub counted them. Then
+  once more at the first width with ``--watched`` percent of the live streams watched:
+  their uploads recorded just now in the playlist cache (Redis), as a refresh does, so
+  the reaper asks S3 about the others only.
 - ``stops``: ``--stops`` ``stop_stream`` calls in a row (the reaper's database side,
   each with its after-commit work), with the close enqueued for workers, and with
   Django's immediate backend (the close runs inline: a GET and a PUT of the playlist;
@@ -66,6 +69,13 @@ class Command(BaseCommand):
         parser.add_argument("--widths", default="16", help="comma list of concurrencies")
         parser.add_argument("--idle-share", type=int, default=10, help="one in N is idle")
         parser.add_argument("--stops", type=int, default=1_000)
+        parser.add_argument(
+            "--watched",
+            type=int,
+            default=50,
+            help="percent of the live streams watched in one more run at the first width"
+            " (0: no such run)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from broadcast_api.deferred import FRAMEWORK
@@ -89,16 +99,21 @@ class Command(BaseCommand):
             "runs": [],
             "stops": [],
         }
-        plan = [(1, options["serial_streams"])] + [
-            (int(width), options["streams"]) for width in options["widths"].split(",") if width
+        widths = [int(width) for width in options["widths"].split(",") if width]
+        plan = [(1, options["serial_streams"], 0)] + [
+            (width, options["streams"], 0) for width in widths
         ]
+        if options["watched"] and widths:
+            plan.append((widths[0], options["streams"], options["watched"]))
         with deployment:
             self.clean(model)
-            for width, count in plan:
+            for width, count, watched in plan:
                 if count <= 0:
                     continue
                 with override_settings(BROADCAST_API_REAPER_CONCURRENCY=width):
-                    result["runs"].append(self.run(model, endpoint, width, count, options))
+                    result["runs"].append(
+                        self.run(model, endpoint, width, count, watched, options)
+                    )
             for inline in (False, True):
                 if options["stops"] <= 0:
                     break
@@ -145,25 +160,40 @@ class Command(BaseCommand):
         ours.delete()
 
     def run(
-        self, model: Any, endpoint: str, width: int, count: int, options: dict[str, Any]
+        self,
+        model: Any,
+        endpoint: str,
+        width: int,
+        count: int,
+        watched: int,
+        options: dict[str, Any],
     ) -> dict[str, Any]:
+        from broadcast_api import uploads
         from broadcast_api.lifecycle.reaper import reap
 
         idle, now = self.make(model, count, options["idle_share"])
+        if watched:  # as the playlist endpoint records it when it refreshes: just now
+            live = model._default_manager.filter(s3_prefix__startswith=f"{PREFIX}/live/")
+            ids = list(live.values_list("pk", flat=True))
+            for stream_id in ids[: len(ids) * watched // 100]:
+                uploads.record(stream_id, timezone.now())
         stub(endpoint, "/__reset")
         started = time.perf_counter()
         report = reap(now=now)
         wall = time.perf_counter() - started
         stats = stub(endpoint, "/__stats")
         self.clean(model)
-        if len(report.ended) != idle or report.errors or report.checked != count:
+        asked = report.checked + report.seen_uploading
+        if len(report.ended) != idle or report.errors or asked != count:
             raise RuntimeError(
-                f"reap checked {report.checked} of {count} streams, ended"
+                f"reap checked {asked} of {count} streams, ended"
                 f" {len(report.ended)} of {idle} idle ones, {len(report.errors)} errors"
             )
         return {
             "width": width,
             "streams": count,
+            "watched_percent": watched,
+            "seen_uploading": report.seen_uploading,
             "ended": len(report.ended),
             "wall_s": round(wall, 3),
             "streams_per_s": round(count / wall, 1),
