@@ -47,9 +47,9 @@ def reaper_phase(
         )
     for run in result["runs"]:
         extrapolated = ", extrapolated" if run["extrapolated"] else ""
-        watched = f" ({run['watched_percent']}% watched)" if run["watched_percent"] else ""
+        note = f" ({run['watched_percent']}% watched)" if run["watched_percent"] else ""
         log(
-            f"reaper concurrency {run['width']:>3}{watched}: {run['streams']} streams in"
+            f"reaper concurrency {run['width']:>3}{note}: {run['streams']} streams in"
             f" {run['wall_s']:.1f} s, {run['streams_per_s']:.0f} streams/s"
             f" (10,000: {run['wall_10k_s']:.1f} s{extrapolated}),"
             f" {run['ended']} ended, {run['heads']} HEADs, {run['max_in_flight']} in flight"
