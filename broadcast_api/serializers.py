@@ -258,6 +258,11 @@ class StreamSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="The most concurrent viewers while live; null until the stream ends.",
     )
+    deleted_at = SeedDateTimeField(
+        allow_null=True,
+        help_text="When its deletion started (staff see a stream whose deletion is not "
+        "finished); null for every other stream.",
+    )
 
 
 # -- errors -------------------------------------------------------------------------

@@ -90,9 +90,13 @@ def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet
     """The streams ``user`` may act on: their own, and anyone's for staff.
 
     Anonymous users (no ``pk``) see the ownerless streams a host's own views may create.
+    A stream being deleted (``deleted_at`` set) is seen by staff only.
     """
     streams = get_stream_model()._default_manager.all()
-    if include_others_for_staff and getattr(user, "is_staff", False):
+    is_staff = getattr(user, "is_staff", False)
+    if not is_staff:
+        streams = streams.filter(deleted_at__isnull=True)
+    if include_others_for_staff and is_staff:
         return streams
     return streams.filter(owner_id=getattr(user, "pk", None))
 

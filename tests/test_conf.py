@@ -51,6 +51,8 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "MAX_DURATION": (None, None),
     "REAPER_CONCURRENCY": (16, int),
     "FINALIZE_RECORDINGS": (True, bool),
+    "RECORDING_RETENTION": (None, None),
+    "ON_OWNER_DELETE": ("keep", str),
     "TASK_BACKEND": ("default", str),
     "TASK_QUEUE": ("default", str),
     "WEBHOOKS": ([], list),

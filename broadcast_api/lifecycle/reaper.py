@@ -8,8 +8,10 @@ server's own client; a stream that never uploaded counts from its start), reason
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
 Then it retries the recordings that were not closed (``recordings``; those of streams
-that ended at least :data:`FINALIZE_RETRY_AFTER` ago, so their own task came first) and
-runs the features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
+that ended at least :data:`FINALIZE_RETRY_AFTER` ago, so their own task came first),
+finishes the deletions that were interrupted and deletes the streams past
+``BROADCAST_API_RECORDING_RETENTION`` (``deletion``, ``retention``), and runs the
+features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
 
 It keeps up with ten thousand live streams: candidates are read in keyset pages of
 :data:`PAGE_SIZE` rows with only the columns the check needs (memory stays flat), their
@@ -17,10 +19,10 @@ playlists are asked about ``BROADCAST_API_REAPER_CONCURRENCY`` at a time on a th
 (the HEADs of the next page are in flight while this page's streams are ended), and only
 the streams to end are read whole, one query per page. A watched stream needs no HEAD:
 the playlist endpoint recorded its playlist's recent ``LastModified`` (``uploads``; one
-``get_many`` per page). The database work stays in the
-calling thread: the pool's threads only wait for S3. When S3 fails for twice the pool's
-width of streams in a row, the run stops asking (``gave_up``) rather than spend every
-stream's timeouts and retries; those left are live, and the next run asks again.
+``get_many`` per page). The database work stays in the calling thread: the pool's
+threads only wait for S3. When S3 fails for twice the pool's width of streams in a row,
+the run stops asking (``gave_up``) rather than spend every stream's timeouts and
+retries; those left are live, and the next run asks again.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ from broadcast_api import hooks, uploads
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import playlist_key
+from broadcast_api.lifecycle.deletion import finish_deletions
 from broadcast_api.lifecycle.recordings import finalize_recording_of
+from broadcast_api.lifecycle.retention import apply_retention
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
 from broadcast_api.services import stop_stream
 from broadcast_api.storage import get_storage
@@ -89,6 +93,11 @@ class ReapReport:
     checked: int = 0  # live streams whose playlist S3 was asked about
     seen_uploading: int = 0  # left live without asking: playback saw a recent upload
     gave_up: bool = False  # S3 failed too often in a row: the rest were not asked
+    # Deletions: interrupted ones finished, streams past the retention, what failed
+    # (left marked, retried by the next run).
+    deleted: list[AbstractStream] = field(default_factory=list)
+    expired: list[AbstractStream] = field(default_factory=list)
+    deletion_errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
 
     @property
     def webhooks_resent(self) -> int:
@@ -110,6 +119,12 @@ def reap(
     reaping.end_idle()
     if conf.FINALIZE_RECORDINGS and not dry_run:
         reaping.retry_recordings()
+    # Deletions (``deletion``, ``retention``): finish the interrupted, then expire.
+    report.deleted, unfinished_deletions = finish_deletions(dry_run=dry_run)
+    report.expired, failed_expiries = apply_retention(now, dry_run=dry_run)
+    report.deletion_errors = [
+        (failure.stream, failure.reason) for failure in (*unfinished_deletions, *failed_expiries)
+    ]
     if not dry_run:  # each feature's own retries (webhooks: deliveries due again)
         report.swept = hooks.sweep()
     return report

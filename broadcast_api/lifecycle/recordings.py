@@ -2,23 +2,38 @@
 
 :func:`finalize_recording_of` closes an ended stream's playlist with ``#EXT-X-ENDLIST``
 when the broadcaster did not. It runs as a task after the stop commits
-(``lifecycle.tasks``); whatever it could not do, the next ``reap()`` retries.
+(``lifecycle.tasks``); whatever it could not do, the next ``reap()`` retries. The
+stream that gets its ``finalized_at`` announces ``stream.recording_ready`` (once) with
+the recording's playback URL and duration (:func:`announce_recording_ready`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import m3u8
+from django.db import transaction
 from django.utils import timezone
 
+from broadcast_api import hooks
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import ENDLIST, MEDIA_TYPE, playlist_key
 from broadcast_api.models import StreamStatus, get_stream_model
 from broadcast_api.storage import ObjectNotFound, get_storage
+from broadcast_api.viewing import playback_url
 
-__all__ = ["ENDLIST", "finalize_recording_of", "with_endlist"]
+if TYPE_CHECKING:
+    from broadcast_api.models import AbstractStream
+
+__all__ = [
+    "ENDLIST",
+    "announce_recording_ready",
+    "duration_of",
+    "finalize_recording_of",
+    "with_endlist",
+]
 
 logger = logging.getLogger("broadcast_api.lifecycle")
 
@@ -31,14 +46,18 @@ def finalize_recording_of(stream_id: Any) -> bool:
     stream = model._default_manager.filter(pk=stream_id).first()
     if stream is None or stream.finalized_at is not None:
         return stream is not None  # gone (nothing to close), or closed already
+    if stream.deleted_at is not None:
+        return False  # being deleted: its prefix is being emptied, nothing is written
     if stream.status != StreamStatus.ENDED:
         return False  # still live: its broadcaster may still write the playlist
     storage = get_storage()
     key = playlist_key(stream)
+    playlist = None
     try:
         stored = storage.read(stream.s3_bucket, key)
         text = stored.body.decode("utf-8", errors="replace")
-        if not m3u8.loads(text).is_endlist:
+        playlist = m3u8.loads(text)
+        if not playlist.is_endlist:
             storage.write(
                 stream.s3_bucket, key, with_endlist(text).encode(), content_type=MEDIA_TYPE
             )
@@ -48,10 +67,36 @@ def finalize_recording_of(stream_id: Any) -> bool:
     except StorageUnavailable as exc:
         logger.warning("stream %s: recording not closed (%s); reap retries", stream.pk, exc.reason)
         return False
-    model._default_manager.filter(pk=stream.pk, finalized_at__isnull=True).update(
-        finalized_at=timezone.now()
-    )
+    announce_recording_ready(stream, playlist)
     return True
+
+
+def announce_recording_ready(stream: AbstractStream, playlist: m3u8.M3U8 | None) -> None:
+    """Set ``finalized_at`` (one conditional UPDATE: the first finalizer wins) and, for a
+    stream with a playlist, announce ``stream.recording_ready`` in its transaction: the
+    playback URL and the duration (the sum of the playlist's ``EXTINF``s, seconds)."""
+    now = timezone.now()
+    writers = hooks.writers_for(hooks.RECORDING_READY) if playlist is not None else []
+    with transaction.atomic() if writers else contextlib.nullcontext():
+        updated = (
+            type(stream)
+            ._default_manager.filter(pk=stream.pk, finalized_at__isnull=True)
+            .update(finalized_at=now)
+        )
+        if updated and playlist is not None:
+            stream.finalized_at = now
+            recording = {"playback_url": playback_url(stream), "duration": duration_of(playlist)}
+            details = {"recording": recording}
+            change = hooks.Change(hooks.RECORDING_READY, stream, at=now, details=details)
+            hooks.announce(change, writers)
+
+
+def duration_of(playlist: m3u8.M3U8) -> float | None:
+    """Seconds of media: the sum of the ``EXTINF`` durations (``None`` for a master
+    playlist, whose renditions hold the segments)."""
+    if playlist.is_variant:
+        return None
+    return round(sum(segment.duration or 0.0 for segment in playlist.segments), 3)
 
 
 def with_endlist(playlist: str) -> str:

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import re
 
-from broadcast_api.hooks import STREAM_STARTED, STREAM_STOPPED
+from broadcast_api.hooks import RECORDING_READY, STREAM_DELETED, STREAM_STARTED, STREAM_STOPPED
 
-__all__ = ["EVENT_TYPES", "STREAM_STARTED", "STREAM_STOPPED", "event_types", "register"]
+__all__ = [
+    "EVENT_TYPES",
+    "RECORDING_READY",
+    "STREAM_DELETED",
+    "STREAM_STARTED",
+    "STREAM_STOPPED",
+    "event_types",
+    "register",
+]
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 MAX_LENGTH = 32  # WebhookEvent.type
@@ -37,6 +45,9 @@ def event_types() -> tuple[str, ...]:
 
 register(STREAM_STARTED)
 register(STREAM_STOPPED)
+# Lifecycle's: a deletion (API, admin, retention, erasure) and a closed recording.
+register(STREAM_DELETED)
+register(RECORDING_READY)
 
 # The built-in types (what ``broadcast_api.webhook_models.EVENT_TYPES`` was);
 # ``event_types()`` also has those registered since.
