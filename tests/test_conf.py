@@ -49,6 +49,7 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "MAX_LIVE_STREAMS_PER_USER": (None, None),
     "IDLE_TIMEOUT": (120, int),
     "MAX_DURATION": (None, None),
+    "REAPER_CONCURRENCY": (16, int),
     "FINALIZE_RECORDINGS": (True, bool),
     "RECORDING_RETENTION": (None, None),
     "ON_OWNER_DELETE": ("keep", str),

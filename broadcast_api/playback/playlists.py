@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import m3u8
 from django.core.cache import caches
 
+from broadcast_api import uploads
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
@@ -445,6 +446,8 @@ class PlaylistCache:
                     audience=audience,
                 )
             stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
+        if not rendition:  # the playlist the reaper checks: one HEAD it can skip
+            uploads.record(stream.pk, stored.last_modified)
         text = stored.body.decode("utf-8", errors="replace")
         view = ":all" if whole else ""
         sign, keep = presigned_urls.signer(f"{stream.pk.hex}:{rendition}{view}", stream.s3_bucket)
