@@ -9,6 +9,7 @@ CloudFront-signed poster in ``test_cloudfront.py``.)
 from __future__ import annotations
 
 import logging
+from importlib import import_module
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +20,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from broadcast_api.api import prepare_stop_hls_stream_response
-from broadcast_api.models import get_stream_model
+from broadcast_api.deferred import FRAMEWORK
+from broadcast_api.models import StopReason, get_stream_model
+from broadcast_api.playback.posters import look_for_poster_later
+from broadcast_api.services import stop_stream
 from broadcast_api.storage import S3Storage
 from broadcast_api.webhooks.outbox import event_body
 from tests.playback_fixtures import Broadcast
@@ -236,6 +240,36 @@ def test_a_stop_without_a_poster_or_with_s3_down_still_stops(
     assert row(down).status == "ended"
     assert row(down).poster_uploaded_at is None
     assert f"stream {down.id}: poster not looked for (s3_unreachable)" in caplog.messages
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_stop_by_the_reaper_leaves_the_look_to_a_task(
+    start: Any, settings: Any, heads: list[str]
+) -> None:
+    """The reaper's stops look for the poster in a task, not in the reaping thread; the
+    task, when it runs, records the poster."""
+    if FRAMEWORK is None:
+        pytest.skip("no Tasks framework: every task runs in the process (deferred.py)")
+    settings.TASKS = {"default": {"BACKEND": f"{FRAMEWORK}.backends.dummy.DummyBackend"}}
+    enqueued: list[tuple[str, tuple[Any, ...]]] = []
+
+    def receiver(sender: Any, task_result: Any, **kwargs: Any) -> None:
+        enqueued.append((task_result.task.name, tuple(task_result.args)))
+
+    signal = import_module(f"{FRAMEWORK}.signals").task_enqueued
+    signal.connect(receiver, weak=False, dispatch_uid="tests.posters")
+    try:
+        broadcast: Broadcast = start()
+        broadcast.upload("poster.jpg", JPEG)
+        assert stop_stream(row(broadcast), reason=StopReason.IDLE).stopped
+    finally:
+        signal.disconnect(dispatch_uid="tests.posters")
+    assert heads == []  # nothing asked of S3 in the stop
+    assert ("look_for_poster_later", (str(broadcast.id),)) in enqueued
+    assert row(broadcast).poster_uploaded_at is None
+    assert look_for_poster_later.func(str(broadcast.id)) is True  # what a worker runs
+    assert heads == [f"{broadcast.prefix}/poster.jpg"]
+    assert row(broadcast).poster_uploaded_at is not None
 
 
 # -- who gets the URL, and what it costs --------------------------------------------------

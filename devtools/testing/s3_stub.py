@@ -141,11 +141,13 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             body = self.read_body() if method == "PUT" else b""
             time.sleep(stub.delay)
-            key = self.path.split("?", 1)[0].lstrip("/").partition("/")[2]
-            status = self.respond(method, key, body)
         finally:
+            # Out of flight before the answer is written: once a client has its answer
+            # it may send the next request, which must not find this one still counted.
             with stub.lock:
                 stub.in_flight -= 1
+        key = self.path.split("?", 1)[0].lstrip("/").partition("/")[2]
+        status = self.respond(method, key, body)
         with stub.lock:
             stub.counts[f"{method} {status}"] += 1
 
