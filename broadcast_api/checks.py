@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     from django.apps import AppConfig
 
+# Mux allows a reconnect_window of at most 30 minutes; longer keeps vanished streams live.
+MAX_RECONNECT_WINDOW = 1800
 ROLE_ARN_RE = re.compile(r"arn:aws(-[a-z-]+)?:iam::\d{0,12}:role/[\w+=,.@/-]{1,512}")
 
 
@@ -370,6 +372,7 @@ def _check_lifecycle() -> list[CheckMessage]:
     messages = positive_int(
         "IDLE_TIMEOUT", "Seconds without a playlist upload before a stream is idle.", "E016"
     )
+    messages += _check_reconnect_window()
     for name in ("MAX_DURATION", "MAX_LIVE_STREAMS_PER_USER"):
         if getattr(conf, name) is not None:
             messages += positive_int(name, "None (no limit) or a positive integer.", "E016")
@@ -452,6 +455,43 @@ def _check_tasks() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_reconnect_window() -> list[CheckMessage]:
+    """RECONNECT_WINDOW (IDLE_TIMEOUT's newer name) and the disconnect threshold below it."""
+    hint = (
+        "Seconds a quiet broadcaster may take to resume before its stream ends (idle); "
+        "Mux's reconnect_window defaults to 60 and allows at most 1800."
+    )
+    messages = positive_int("RECONNECT_WINDOW", hint, "E028")
+    messages += positive_int(
+        "DISCONNECT_TIMEOUT",
+        "Seconds without a playlist upload before a stream is marked disconnected.",
+        "E028",
+    )
+    if messages:
+        return messages
+    if conf.DISCONNECT_TIMEOUT >= conf.RECONNECT_WINDOW:
+        messages.append(
+            Error(
+                f"BROADCAST_API_DISCONNECT_TIMEOUT ({conf.DISCONNECT_TIMEOUT}) is not below "
+                f"the reconnect window ({conf.RECONNECT_WINDOW}): no stream would ever be "
+                "marked disconnected before it ends.",
+                hint="A few segment durations, e.g. 30, below BROADCAST_API_RECONNECT_WINDOW.",
+                id="broadcast_api.E028",
+            )
+        )
+    if conf.RECONNECT_WINDOW > MAX_RECONNECT_WINDOW:
+        messages.append(
+            Warning(
+                f"BROADCAST_API_RECONNECT_WINDOW ({conf.RECONNECT_WINDOW}) is over "
+                f"{MAX_RECONNECT_WINDOW} seconds: a vanished broadcaster's stream stays "
+                "live, and listed as live, that long.",
+                hint="Mux allows at most 30 minutes (an encoder machine's reboot).",
+                id="broadcast_api.W013",
+            )
+        )
+    return messages
 
 
 def positive_int(

@@ -211,7 +211,22 @@ class Settings:
 
     @property
     def IDLE_TIMEOUT(self) -> int:
+        """The older name of ``RECONNECT_WINDOW``, read when that is not set."""
         value: int = self._get("IDLE_TIMEOUT", 120)
+        return value
+
+    @property
+    def RECONNECT_WINDOW(self) -> int:
+        """Seconds a live stream whose broadcaster went quiet stays live (resumable); the
+        reaper's idle rule. Unset: ``IDLE_TIMEOUT`` (default 120)."""
+        value: int = self._get("RECONNECT_WINDOW", None)
+        return self.IDLE_TIMEOUT if value is None else value
+
+    @property
+    def DISCONNECT_TIMEOUT(self) -> int:
+        """Seconds without a playlist upload before the reaper marks a live stream
+        disconnected (``stream.disconnected``)."""
+        value: int = self._get("DISCONNECT_TIMEOUT", 30)
         return value
 
     @property

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from broadcast_api.models import AbstractStream
 
 __all__ = [
+    "STREAM_DISCONNECTED",
+    "STREAM_RECONNECTED",
     "STREAM_STARTED",
     "STREAM_STOPPED",
     "Change",
@@ -53,6 +55,10 @@ __all__ = [
 
 STREAM_STARTED = "stream.started"
 STREAM_STOPPED = "stream.stopped"
+# The broadcaster went quiet (the reaper noticed), and came back (a resume, or uploads
+# again in the same session).
+STREAM_DISCONNECTED = "stream.disconnected"
+STREAM_RECONNECTED = "stream.reconnected"
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,8 @@ Customise it the DRF way, by subclassing and registering the subclass::
 
 Swap a response by pointing ``start_response_serializer_class`` (or
 ``stop_response_serializer_class``, ``serializer_class``) at a subclass of ours. Hooks:
-``get_queryset``, ``perform_start``, ``perform_stop``; stop is always ``get_object()``
-then ``perform_stop()``.
+``get_queryset``, ``perform_start``, ``perform_refresh``, ``perform_resume``,
+``perform_stop``; stop is always ``get_object()`` then ``perform_stop()``.
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from broadcast_api.services import (
     StartResult,
     StopResult,
     refresh_credentials,
+    resume_stream,
     start_stream,
     stop_stream,
     streams_for,
@@ -120,6 +121,7 @@ class StreamViewSet(
     stop_serializer_class = StopStreamSerializer
     stop_response_serializer_class = StopStreamResponseSerializer
     credentials_response_serializer_class = StartStreamResponseSerializer
+    resume_response_serializer_class = StartStreamResponseSerializer
     partial_update_serializer_class = StreamUpdateSerializer
     partial_update_response_serializer_class = StreamSerializer
     # DRF's ScopedRateThrottle reads it; start sets "broadcast_start" (see the README).
@@ -144,8 +146,10 @@ class StreamViewSet(
         if self.action == "playlist":
             return get_stream_model()._default_manager.all()
         # Only the owner lists its streams, refreshes their credentials and edits them.
-        owner_only = self.action in {"list", "credentials", "partial_update"}
+        owner_only = self.action in {"list", "credentials", "resume", "partial_update"}
         queryset = streams_for(self.request.user, include_others_for_staff=not owner_only)
+        if self.action == "resume":  # a stream being deleted takes no new session
+            queryset = queryset.filter(deleted_at__isnull=True)
         if self.action == "list":
             # A dict, not the QueryDict: DRF reads a missing boolean in form data as False.
             params = StreamListQuerySerializer(data=self.request.query_params.dict())
@@ -199,6 +203,18 @@ class StreamViewSet(
 
     def perform_refresh(self, stream: AbstractStream) -> StartResult:
         return refresh_credentials(stream)
+
+    # -- resume -------------------------------------------------------------------------
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, id: str | None = None) -> Response:
+        """Continue a live stream after a crash or a lost connection: the next publishing
+        session, with credentials for its own folder (``s3_bucket_path``)."""
+        result = self.perform_resume(self.get_object())
+        return Response(self.get_response_serializer(result).data)
+
+    def perform_resume(self, stream: AbstractStream) -> StartResult:
+        return resume_stream(stream)
 
     # -- edit ---------------------------------------------------------------------------
 

@@ -2,9 +2,13 @@
 
 :func:`reap` (also ``manage.py broadcast_reap``, for cron or a Kubernetes CronJob) ends
 live streams whose broadcaster vanished: those whose playlist has not changed for
-``BROADCAST_API_IDLE_TIMEOUT`` seconds (by its S3 ``LastModified``, read with the
-server's own client; a stream that never uploaded counts from its start), reason
+``BROADCAST_API_RECONNECT_WINDOW`` seconds (``IDLE_TIMEOUT``, its older name; by the
+current publishing session's S3 ``LastModified``, read with the server's own client;
+``sessions.last_upload``; a stream that never uploaded counts from its start), reason
 ``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
+One quiet for ``BROADCAST_API_DISCONNECT_TIMEOUT`` seconds is marked disconnected
+(``services.mark_disconnected``: ``stream.disconnected``, once), and unmarked when it
+uploads again (``stream.reconnected``).
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
 Then it retries the recordings that were not closed (``recordings``) and runs the
@@ -23,11 +27,10 @@ from django.utils import timezone
 from broadcast_api import hooks
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
-from broadcast_api.hls import playlist_key
 from broadcast_api.lifecycle.recordings import finalize_recording_of
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
-from broadcast_api.services import stop_stream
-from broadcast_api.storage import get_storage
+from broadcast_api.services import mark_disconnected, mark_reconnected, stop_stream
+from broadcast_api.sessions import last_upload
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -45,6 +48,7 @@ class ReapReport:
     """What one :func:`reap` did (or, with ``dry_run``, would do)."""
 
     ended: list[tuple[AbstractStream, str]] = field(default_factory=list)
+    disconnected: list[AbstractStream] = field(default_factory=list)
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
@@ -72,17 +76,12 @@ def reap(
         )
         for stream in too_old.order_by("start_date").iterator():
             _end(stream, StopReason.MAX_DURATION, report, dry_run=dry_run, on_end=on_end)
-    idle_since = now - timedelta(seconds=conf.IDLE_TIMEOUT)
-    # A stream younger than the timeout cannot have been idle that long.
-    candidates = streams.filter(status=StreamStatus.LIVE, start_date__lt=idle_since)
+    idle_since = now - timedelta(seconds=conf.RECONNECT_WINDOW)
+    quiet_since = now - timedelta(seconds=conf.DISCONNECT_TIMEOUT)
+    # A stream younger than the threshold cannot have been quiet that long.
+    candidates = streams.filter(status=StreamStatus.LIVE, start_date__lt=quiet_since)
     for stream in candidates.order_by("start_date").iterator():
-        try:
-            last_upload = get_storage().last_modified(stream.s3_bucket, playlist_key(stream))
-        except StorageUnavailable as exc:
-            report.errors.append((stream, exc.reason or exc.code))
-            continue  # never end a stream because S3 did not answer
-        if (last_upload or stream.start_date) < idle_since:
-            _end(stream, StopReason.IDLE, report, dry_run=dry_run, on_end=on_end)
+        _check_quiet(stream, now, idle_since, quiet_since, report, dry_run=dry_run, on_end=on_end)
     if conf.FINALIZE_RECORDINGS and not dry_run:
         unfinished = streams.filter(
             status=StreamStatus.ENDED,
@@ -95,6 +94,34 @@ def reap(
     if not dry_run:  # each feature's own retries (webhooks: deliveries due again)
         report.swept = hooks.sweep()
     return report
+
+
+def _check_quiet(
+    stream: AbstractStream,
+    now: datetime,
+    idle_since: datetime,
+    quiet_since: datetime,
+    report: ReapReport,
+    *,
+    dry_run: bool,
+    on_end: Callable[[AbstractStream, str], None] | None,
+) -> None:
+    """The per-stream decision: end it (quiet for the reconnect window), mark it
+    disconnected (quiet for the disconnect timeout), or unmark it (uploading again)."""
+    try:
+        last = last_upload(stream) or stream.start_date
+    except StorageUnavailable as exc:
+        report.errors.append((stream, exc.reason or exc.code))
+        return  # never end a stream because S3 did not answer
+    if last < idle_since:
+        _end(stream, StopReason.IDLE, report, dry_run=dry_run, on_end=on_end)
+    elif dry_run:
+        return
+    elif last < quiet_since and stream.disconnected_at is None:
+        if mark_disconnected(stream, at=now):
+            report.disconnected.append(stream)
+    elif last >= quiet_since and stream.disconnected_at is not None:
+        mark_reconnected(stream, at=now)  # uploading again, in the same session
 
 
 def _end(

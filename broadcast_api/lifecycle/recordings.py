@@ -3,12 +3,18 @@
 :func:`finalize_recording_of` closes an ended stream's playlist with ``#EXT-X-ENDLIST``
 when the broadcaster did not. It runs as a task after the stop commits
 (``lifecycle.tasks``); whatever it could not do, the next ``reap()`` retries.
+
+A resumed stream (``publish_session > 1``) is closed by :func:`join_sessions`: its
+sessions joined (``broadcast_api.sessions``) and written over the stream's own playlist
+(each rendition's, under a master), so ``playback_url`` (the server's or a CDN's) plays
+one recording from the first session's first segment to the last one's last.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+import posixpath
+from typing import TYPE_CHECKING, Any
 
 import m3u8
 from django.utils import timezone
@@ -16,9 +22,13 @@ from django.utils import timezone
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import ENDLIST, MEDIA_TYPE, playlist_key
 from broadcast_api.models import StreamStatus, get_stream_model
+from broadcast_api.sessions import is_master, read_sessions
 from broadcast_api.storage import ObjectNotFound, get_storage
 
-__all__ = ["ENDLIST", "finalize_recording_of", "with_endlist"]
+if TYPE_CHECKING:
+    from broadcast_api.models import AbstractStream
+
+__all__ = ["ENDLIST", "finalize_recording_of", "join_sessions", "with_endlist"]
 
 logger = logging.getLogger("broadcast_api.lifecycle")
 
@@ -36,6 +46,9 @@ def finalize_recording_of(stream_id: Any) -> bool:
     storage = get_storage()
     key = playlist_key(stream)
     try:
+        if stream.publish_session > 1:
+            join_sessions(stream)
+            return _mark_finalized(stream)
         stored = storage.read(stream.s3_bucket, key)
         text = stored.body.decode("utf-8", errors="replace")
         if not m3u8.loads(text).is_endlist:
@@ -48,10 +61,57 @@ def finalize_recording_of(stream_id: Any) -> bool:
     except StorageUnavailable as exc:
         logger.warning("stream %s: recording not closed (%s); reap retries", stream.pk, exc.reason)
         return False
-    model._default_manager.filter(pk=stream.pk, finalized_at__isnull=True).update(
+    return _mark_finalized(stream)
+
+
+def _mark_finalized(stream: AbstractStream) -> bool:
+    type(stream)._default_manager.filter(pk=stream.pk, finalized_at__isnull=True).update(
         finalized_at=timezone.now()
     )
     return True
+
+
+def join_sessions(stream: AbstractStream) -> None:
+    """Write a resumed stream's sessions, joined and closed, over its own playlist: each
+    rendition's first under a master (which stays as it is), then the media playlist.
+
+    Safe to repeat: a playlist already joined is read back as it is (``sessions``), and
+    viewers read the sessions until ``finalized_at`` is set, after these writes, so none
+    joins a joined playlist again. Raises ``ObjectNotFound`` when nothing was uploaded,
+    ``StorageUnavailable``.
+    """
+    storage = get_storage()
+    main = read_sessions(stream, cached=False)
+    text = main.body.decode("utf-8", errors="replace")
+    if not is_master(text):
+        _write_closed(stream, "", text)
+        return
+    prefix_dir = posixpath.dirname(playlist_key(stream))
+    master = m3u8.loads(text)
+    for variant in [*master.playlists, *master.media, *master.iframe_playlists]:
+        if not variant.uri or "://" in variant.uri or variant.uri.startswith("/"):
+            continue
+        rendition = posixpath.relpath(
+            posixpath.normpath(posixpath.join(prefix_dir, variant.uri)), stream.s3_prefix
+        )
+        if rendition.startswith(".."):
+            continue  # outside the prefix: never ours to write
+        try:
+            joined = read_sessions(stream, rendition, cached=False)
+        except ObjectNotFound:
+            continue
+        _write_closed(stream, rendition, joined.body.decode("utf-8", errors="replace"))
+    # The master as it is, at the stream's own key (a later session may be the only
+    # one that uploaded it).
+    storage.write(stream.s3_bucket, playlist_key(stream), main.body, content_type=MEDIA_TYPE)
+
+
+def _write_closed(stream: AbstractStream, rendition: str, text: str) -> None:
+    closed = text if text.rstrip().endswith(ENDLIST) else with_endlist(text)
+    get_storage().write(
+        stream.s3_bucket, playlist_key(stream, rendition), closed.encode(), content_type=MEDIA_TYPE
+    )
+    logger.info("stream %s: sessions joined into one recording (%s)", stream.pk, rendition or "-")
 
 
 def with_endlist(playlist: str) -> str:

@@ -41,6 +41,7 @@ from broadcast_api.hls import MEDIA_TYPE, playlist_key
 from broadcast_api.playback.appending import RewriteState, appended_rewrites
 from broadcast_api.playback.signers import get_media_signer
 from broadcast_api.playback.window import keep_live_window, live_window_text
+from broadcast_api.sessions import read_sessions
 from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
 from broadcast_api.viewing import Audience, playback_token
 
@@ -426,7 +427,12 @@ class PlaylistCache:
         previous_etag = current.etag if current is not None and current.body is not None else ""
         storage = get_storage()
         try:
-            stored = storage.read(stream.s3_bucket, key, if_none_match=previous_etag)
+            if stream.publish_session > 1 and stream.finalized_at is None:
+                # Resumed: its sessions joined (``sessions``); the recording, once closed,
+                # is the stream's own playlist again.
+                stored = read_sessions(stream, rendition, if_none_match=previous_etag)
+            else:
+                stored = storage.read(stream.s3_bucket, key, if_none_match=previous_etag)
         except ObjectNotFound:
             return CachedPlaylist(
                 body=None,
@@ -444,7 +450,10 @@ class PlaylistCache:
                     fresh_until=now + freshness(current.ended, current.target_duration),
                     audience=audience,
                 )
-            stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
+            if stream.publish_session > 1 and stream.finalized_at is None:
+                stored = read_sessions(stream, rendition)  # URLs ageing: re-sign
+            else:
+                stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
         text = stored.body.decode("utf-8", errors="replace")
         view = ":all" if whole else ""
         sign, keep = presigned_urls.signer(f"{stream.pk.hex}:{rendition}{view}", stream.s3_bucket)

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import re
 
-from broadcast_api.hooks import STREAM_STARTED, STREAM_STOPPED
+from broadcast_api.hooks import (
+    STREAM_DISCONNECTED,
+    STREAM_RECONNECTED,
+    STREAM_STARTED,
+    STREAM_STOPPED,
+)
 
 __all__ = ["EVENT_TYPES", "STREAM_STARTED", "STREAM_STOPPED", "event_types", "register"]
 
@@ -37,6 +42,8 @@ def event_types() -> tuple[str, ...]:
 
 register(STREAM_STARTED)
 register(STREAM_STOPPED)
+register(STREAM_DISCONNECTED)
+register(STREAM_RECONNECTED)
 
 # The built-in types (what ``broadcast_api.webhook_models.EVENT_TYPES`` was);
 # ``event_types()`` also has those registered since.
