@@ -463,15 +463,20 @@ def _check_reconnect_window() -> list[CheckMessage]:
         "Seconds a quiet broadcaster may take to resume before its stream ends (idle); "
         "Mux's reconnect_window defaults to 60 and allows at most 1800."
     )
-    messages = positive_int("RECONNECT_WINDOW", hint, "E028")
+    explicit = getattr(settings, "BROADCAST_API_RECONNECT_WINDOW", None) is not None
+    # Unset, it is IDLE_TIMEOUT, which E016 checks.
+    messages = positive_int("RECONNECT_WINDOW", hint, "E028") if explicit else []
     messages += positive_int(
         "DISCONNECT_TIMEOUT",
         "Seconds without a playlist upload before a stream is marked disconnected.",
         "E028",
     )
-    if messages:
+    window = conf.RECONNECT_WINDOW
+    if messages or isinstance(window, bool) or not isinstance(window, int) or window < 1:
         return messages
-    if conf.DISCONNECT_TIMEOUT >= conf.RECONNECT_WINDOW:
+    # Unset, it is derived below the window.
+    explicit_disconnect = getattr(settings, "BROADCAST_API_DISCONNECT_TIMEOUT", None) is not None
+    if explicit_disconnect and conf.DISCONNECT_TIMEOUT >= window:
         messages.append(
             Error(
                 f"BROADCAST_API_DISCONNECT_TIMEOUT ({conf.DISCONNECT_TIMEOUT}) is not below "

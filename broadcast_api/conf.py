@@ -16,6 +16,7 @@ DEFAULT_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
 DEFAULT_STORAGE = "broadcast_api.storage.S3Storage"
 DEFAULT_MEDIA_SIGNER = "broadcast_api.playback.signers.S3PresignedUrlSigner"
 DEFAULT_STREAM_MODEL = "broadcast_api.Stream"
+DEFAULT_DISCONNECT_TIMEOUT = 30
 MIN_CREDENTIALS_TTL = 900
 MAX_CREDENTIALS_TTL = 43200
 MAX_PRESIGNED_URL_TTL = 7 * 24 * 3600  # SigV4's limit
@@ -225,9 +226,15 @@ class Settings:
     @property
     def DISCONNECT_TIMEOUT(self) -> int:
         """Seconds without a playlist upload before the reaper marks a live stream
-        disconnected (``stream.disconnected``)."""
-        value: int = self._get("DISCONNECT_TIMEOUT", 30)
-        return value
+        disconnected (``stream.disconnected``). Unset: 30, or half the reconnect window
+        when that is shorter."""
+        value: int | None = self._get("DISCONNECT_TIMEOUT", None)
+        if value is not None:
+            return value
+        window = self.RECONNECT_WINDOW
+        if isinstance(window, int) and not isinstance(window, bool) and window >= 2:
+            return min(DEFAULT_DISCONNECT_TIMEOUT, window // 2)
+        return DEFAULT_DISCONNECT_TIMEOUT
 
     @property
     def MAX_DURATION(self) -> int | None:

@@ -39,6 +39,7 @@ OPERATIONS = {
     ("/stream/{id}/", "get"): "stream_retrieve",
     ("/stream/{id}/playlist.m3u8", "get"): "stream_playlist",
     ("/stream/{id}/credentials/", "post"): "stream_credentials",
+    ("/stream/{id}/resume/", "post"): "stream_resume",
     ("/stream/{id}/", "patch"): "stream_update",
 }
 
@@ -200,6 +201,7 @@ ERROR_STATUSES = {
     "stream_retrieve": {"401", "403", "404"},
     "stream_playlist": {"401", "404", "503"},
     "stream_credentials": {"401", "403", "404", "409", "503"},
+    "stream_resume": {"401", "403", "404", "409", "503"},
     "stream_update": {"400", "401", "403", "404"},
 }
 
