@@ -165,10 +165,10 @@ def read_sessions(
         if if_none_match == tag + earlier.etag:
             raise NotModified()
         return replace(earlier, etag=tag + earlier.etag)
-    if current is not None and not earlier.header and is_master(current.body.decode(errors="replace")):
-        return replace(current, etag=tag + current.etag)  # only this session has a master
     if current is not None:
         text = current.body.decode("utf-8", errors="replace")
+        if not earlier.header and is_master(text):  # only this session wrote a master
+            return replace(current, etag=tag + current.etag)
         earlier = earlier.then(text, relative_dir(stream, session, rendition))
     if not earlier.header:
         raise ObjectNotFound()
