@@ -100,7 +100,8 @@ class Joined:
         ended = stripped.endswith(ENDLIST)
         if ended:
             body = stripped[: -len(ENDLIST)]
-        body = body.rstrip("\n") + "\n" if body.strip() else ""
+        # No segment yet (at most its EXT-X-MAP): nothing to join, no discontinuity.
+        body = body.rstrip("\n") + "\n" if re.search(r"^[^#\s]", body, re.M) else ""
         if folder and body:
             body = URI_ATTRIBUTE_RE.sub(rf"\g<1>{folder}/", URI_LINE_RE.sub(f"{folder}/", body))
         match = TARGET_RE.search(header)
