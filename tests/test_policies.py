@@ -458,15 +458,15 @@ def test_upload_scope_refuses_an_unsafe_prefix_setting(settings: Any) -> None:
 
 def test_a_later_session_may_upload_its_folder_and_the_poster_only() -> None:
     stream_id = uuid.UUID("b8c2401d-b2f8-47cd-90bd-53b608d47f3f")
-    first = UploadScope.for_stream(stream_id, bucket="b", key_prefix="s", region="us-east-1")
+    first = UploadScope.for_stream(stream_id, bucket="bkt", key_prefix="s", region="us-east-1")
     assert first.upload_prefix == f"s/{stream_id}"
-    assert first.policy()["Statement"][0]["Resource"] == [f"arn:aws:s3:::b/s/{stream_id}/*"]
+    assert first.policy()["Statement"][0]["Resource"] == [f"arn:aws:s3:::bkt/s/{stream_id}/*"]
     third = dataclasses.replace(first, session=3)
     assert third.upload_prefix == f"s/{stream_id}/session-3"
     (statement,) = third.policy()["Statement"]
     assert statement["Resource"] == [
-        f"arn:aws:s3:::b/s/{stream_id}/session-3/*",
-        f"arn:aws:s3:::b/s/{stream_id}/poster.jpg",
+        f"arn:aws:s3:::bkt/s/{stream_id}/session-3/*",
+        f"arn:aws:s3:::bkt/s/{stream_id}/poster.jpg",
     ]
     assert len(third.policy_json()) < SESSION_POLICY_LIMIT
 
