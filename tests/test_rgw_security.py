@@ -577,6 +577,9 @@ def test_resumed_credentials_upload_into_their_session_folder_and_the_poster_onl
         def put(key: str, s3_client: S3Client = credentials) -> object:
             return s3_client.put_object(Bucket=BUCKET, Key=key, Body=SEGMENT)
 
+        def read_own(s3_client: S3Client = credentials) -> object:
+            return s3_client.get_object(Bucket=BUCKET, Key=f"{prefix}/session-2/seg_000000.ts")
+
         for attack, key in (
             ("session 1's playlist", f"{prefix}/index.m3u8"),
             ("session 1's segment", f"{prefix}/seg_000000.ts"),
@@ -593,9 +596,7 @@ def test_resumed_credentials_upload_into_their_session_folder_and_the_poster_onl
         assert_denied(
             attack_log,
             f"GetObject with {client_name} credentials: own session's segment",
-            lambda s3_client=credentials: s3_client.get_object(
-                Bucket=BUCKET, Key=f"{prefix}/session-2/seg_000000.ts"
-            ),
+            read_own,
         )
 
 
