@@ -112,12 +112,10 @@ class Joined:
             body = f"{DISCONTINUITY}\n{body}"
         return replace(self, body=self.body + body, target=target, ended=ended)
 
-    def text(self, *, endlist: bool = False) -> str:
-        """The joined playlist; with ``EXT-X-ENDLIST`` if the last session wrote it, or
-        ``endlist`` (the recording)."""
+    def text(self) -> str:
+        """The joined playlist; with ``EXT-X-ENDLIST`` if the last session wrote it."""
         header = TARGET_RE.sub(f"#EXT-X-TARGETDURATION:{self.target}", self.header, count=1)
-        end = f"{ENDLIST}\n" if self.ended or endlist else ""
-        return header + self.body + end
+        return header + self.body + (f"{ENDLIST}\n" if self.ended else "")
 
 
 def _split(text: str) -> tuple[str, str]:
