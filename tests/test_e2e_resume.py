@@ -1,10 +1,11 @@
 """A publisher killed mid-broadcast and resumed: one recording, start to end.
 
-``broadcast-publish`` (real ffmpeg) broadcasts through the example project into the
-emulator (moto over HTTP) until it is killed with SIGKILL, then ``--resume`` continues
-the same stream in a second publishing session and stops it. The recording behind
-``playback_url`` lists every segment either session's playlist listed, once, in order,
-with one ``#EXT-X-DISCONTINUITY``, and ffmpeg decodes it from the first to the last.
+``broadcast-publish`` (real ffmpeg) broadcasts into moto over HTTP until it is killed
+with SIGKILL, then ``--resume`` continues the same stream in a second publishing session
+and stops it. The recording behind ``playback_url`` lists every segment either session's
+playlist listed, once, in order, with one ``#EXT-X-DISCONTINUITY``, and ffmpeg decodes it
+from the first to the last. Twice: through the example project (SQLite), and through a
+live server on the test database (SQLite, or PostgreSQL with ``BROADCAST_TEST_DB``).
 """
 
 from __future__ import annotations
@@ -14,14 +15,18 @@ import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import m3u8
 import pytest
+from django.test import override_settings
 
 from devtools.media import decoder_ffmpeg
-from devtools.publisher import start_publisher
+from devtools.publisher import Broadcaster, start_publisher
 from devtools.stack import Stack
+from devtools.testing.prerequisites import require_e2e
+from tests.servers import MotoServer
 from tests.test_e2e_publish import SMALL, http_get
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
@@ -29,16 +34,22 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 SESSION_SECONDS = 6
 
 
-def stored_playlist(stack: Stack, key: str) -> m3u8.M3U8:
-    obj = stack.emulator.s3().get_object(Bucket=stack.emulator.bucket, Key=key)
-    return m3u8.loads(obj["Body"].read().decode())
+class Bucket:
+    """Where the broadcast lands, read with the server's identity."""
+
+    def __init__(self, s3: Any, name: str) -> None:
+        self.s3, self.name = s3, name
+
+    def playlist(self, key: str) -> m3u8.M3U8:
+        obj = self.s3.get_object(Bucket=self.name, Key=key)
+        return m3u8.loads(obj["Body"].read().decode())
 
 
-def wait_for_segments(stack: Stack, key: str, count: int, timeout: float) -> None:
+def wait_for_segments(bucket: Bucket, key: str, count: int, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            if len(stored_playlist(stack, key).segments) >= count:
+            if len(bucket.playlist(key).segments) >= count:
                 return
         except Exception:  # not uploaded yet
             pass
@@ -60,30 +71,32 @@ def decoded_seconds(ffmpeg: str, url: str) -> tuple[int, float, str]:
     return result.returncode, int(times[-1]) / 1e6 if times else 0.0, result.stderr.strip()
 
 
-def test_a_killed_publisher_resumed_gives_one_recording(demo_stack: Stack, tmp_path: Path) -> None:
+def killed_and_resumed(who: Broadcaster, bucket: Bucket, tmp_path: Path) -> None:
+    """The scenario: kill, resume, stop; then check the recording."""
     ffmpeg = decoder_ffmpeg()
     assert ffmpeg is not None
     log = tmp_path / "publisher.log"
-    first = start_publisher(demo_stack.broadcaster(), name="crash", extra=SMALL, log_path=log)
+    first = start_publisher(who, name="crash", extra=SMALL, log_path=log)
     try:
         started = first.wait_event("started", timeout=30)
         stream_id = started["stream"]["id"]
         prefix = started["s3_bucket_path"]
         assert started["publish_session"] == 1
-        wait_for_segments(demo_stack, f"{prefix}/index.m3u8", 3, timeout=30)
+        wait_for_segments(bucket, f"{prefix}/index.m3u8", 3, timeout=30)
     finally:
         first.process.send_signal(signal.SIGKILL)  # no final playlist, no stop
         first.process.wait(timeout=10)
     assert first.process.returncode == -signal.SIGKILL
     time.sleep(1)  # ffmpeg (SIGTERM with its parent) and any upload in flight are gone
-    session_1 = stored_playlist(demo_stack, f"{prefix}/index.m3u8")
+    session_1 = bucket.playlist(f"{prefix}/index.m3u8")
     assert not session_1.is_endlist
-    status, _, body = http_get(f"{demo_stack.base_url}/stream/{stream_id}/", auth=("demo", "demo"))
+    auth = (who.user, who.password)
+    status, _, body = http_get(f"{who.api_url}/stream/{stream_id}/", auth=auth)
     assert status == 200
     assert b'"status":"live"' in body
 
     second = start_publisher(
-        demo_stack.broadcaster(),
+        who,
         name="crash",
         duration=SESSION_SECONDS,
         extra=[*SMALL, "--resume", stream_id],
@@ -98,7 +111,7 @@ def test_a_killed_publisher_resumed_gives_one_recording(demo_stack: Stack, tmp_p
     assert resumed["stream"]["id"] == stream_id
     assert resumed["publish_session"] == 2
     assert resumed["s3_bucket_path"] == f"{prefix}/session-2"
-    session_2 = stored_playlist(demo_stack, f"{prefix}/session-2/index.m3u8")
+    session_2 = bucket.playlist(f"{prefix}/session-2/index.m3u8")
     assert session_2.is_endlist
 
     # The stream ended and its recording was closed (a task after the stop): one playlist.
@@ -130,3 +143,26 @@ def test_a_killed_publisher_resumed_gives_one_recording(demo_stack: Stack, tmp_p
     print(f"\ne2e resume: {len(names)} segments, {listed:.1f}s listed, {seconds:.1f}s decoded")
     assert code == 0, errors
     assert abs(seconds - listed) < 1.5, (seconds, listed, errors)
+
+
+def test_a_killed_publisher_resumed_gives_one_recording(demo_stack: Stack, tmp_path: Path) -> None:
+    """Through the example project (the demo's settings and its SQLite database)."""
+    bucket = Bucket(demo_stack.emulator.s3(), demo_stack.emulator.bucket)
+    killed_and_resumed(demo_stack.broadcaster(), bucket, tmp_path)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_publisher_resumed_on_the_test_database(
+    sts: MotoServer,
+    settings: Any,
+    request: pytest.FixtureRequest,
+    django_user_model: Any,
+    tmp_path: Path,
+) -> None:
+    """Through a live server on the test database: PostgreSQL too."""
+    require_e2e()
+    django_user_model.objects.create_user("broadcaster", password="broadcaster-password")
+    with override_settings(STATIC_URL="/static/"):
+        server = request.getfixturevalue("live_server")
+    who = Broadcaster(server.url, "broadcaster", "broadcaster-password", sts.endpoint_url)
+    killed_and_resumed(who, Bucket(sts.client("s3"), settings.BROADCAST_API_S3_BUCKET), tmp_path)
