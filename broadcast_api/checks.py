@@ -6,6 +6,7 @@ Errors (E) stop ``runserver`` and ``migrate``; warnings (W) do not.
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -368,6 +369,36 @@ def _check_playback() -> list[CheckMessage]:
     return messages
 
 
+def _check_deletion() -> list[CheckMessage]:
+    """Retention (E026) and what a deleted user's streams become (E027)."""
+    messages: list[CheckMessage] = []
+    retention = conf.RECORDING_RETENTION
+    if isinstance(retention, timedelta):
+        valid = retention > timedelta(0)
+    else:
+        valid = isinstance(retention, int) and not isinstance(retention, bool) and retention > 0
+    if retention is not None and not valid:
+        messages.append(
+            Error(
+                f"BROADCAST_API_RECORDING_RETENTION {retention!r} is not a positive duration.",
+                hint="A datetime.timedelta (e.g. timedelta(days=30)) or seconds as an int; "
+                "None keeps recordings forever.",
+                id="broadcast_api.E026",
+            )
+        )
+    if conf.ON_OWNER_DELETE not in ("keep", "delete"):
+        messages.append(
+            Error(
+                f"BROADCAST_API_ON_OWNER_DELETE {conf.ON_OWNER_DELETE!r} is not "
+                '"keep" or "delete".',
+                hint='"keep" leaves a deleted user\'s streams ownerless; "delete" deletes '
+                "them and their recordings (erasure).",
+                id="broadcast_api.E027",
+            )
+        )
+    return messages
+
+
 def _check_lifecycle() -> list[CheckMessage]:
     messages = positive_int(
         "IDLE_TIMEOUT", "Seconds without a playlist upload before a stream is idle.", "E016"
@@ -384,6 +415,7 @@ def _check_lifecycle() -> list[CheckMessage]:
                 id="broadcast_api.E016",
             )
         )
+    messages += _check_deletion()
     drf = getattr(settings, "REST_FRAMEWORK", None) or {}
     throttles = drf.get("DEFAULT_THROTTLE_CLASSES") or []
     rates = drf.get("DEFAULT_THROTTLE_RATES") or {}

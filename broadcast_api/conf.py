@@ -8,9 +8,12 @@ set, and ``manage.py check`` reports the legacy spelling (``broadcast_api.W001``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings as django_settings
+
+if TYPE_CHECKING:
+    from datetime import timedelta
 
 DEFAULT_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
 DEFAULT_STORAGE = "broadcast_api.storage.S3Storage"
@@ -244,6 +247,19 @@ class Settings:
     @property
     def FINALIZE_RECORDINGS(self) -> bool:
         value: bool = self._get("FINALIZE_RECORDINGS", True)
+        return value
+
+    @property
+    def RECORDING_RETENTION(self) -> timedelta | int | None:
+        """How long an ended stream is kept (a ``timedelta``, or seconds); None: forever.
+        ``lifecycle.retention.retention_period()`` reads it as a ``timedelta``."""
+        value: timedelta | int | None = self._get("RECORDING_RETENTION", None)
+        return value
+
+    @property
+    def ON_OWNER_DELETE(self) -> str:
+        """What a deleted user's streams become: ``"keep"`` (ownerless) or ``"delete"``."""
+        value: str = self._get("ON_OWNER_DELETE", "keep")
         return value
 
     @property

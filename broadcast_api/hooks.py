@@ -1,7 +1,8 @@
 """What the core announces, and who listens: one registry, two moments, plus a sweep.
 
 The core (``services``) announces each change of a stream by name (``stream.started``,
-``stream.stopped``; a feature may announce its own). Features subscribe in their
+``stream.stopped``); a feature announces its own (``stream.deleted``,
+``stream.recording_ready``: lifecycle). Features subscribe in their
 ``receivers.connect()``, called from ``BroadcastAPIConfig.ready()``; the core imports
 none of them.
 
@@ -24,18 +25,20 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from django.db import transaction
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
     from datetime import datetime
 
     from broadcast_api.models import AbstractStream
 
 __all__ = [
+    "RECORDING_READY",
+    "STREAM_DELETED",
     "STREAM_DISCONNECTED",
     "STREAM_RECONNECTED",
     "STREAM_STARTED",
@@ -59,17 +62,22 @@ STREAM_STOPPED = "stream.stopped"
 # again in the same session).
 STREAM_DISCONNECTED = "stream.disconnected"
 STREAM_RECONNECTED = "stream.reconnected"
+# Announced by lifecycle: a stream's objects and row are gone; its recording is closed.
+STREAM_DELETED = "stream.deleted"
+RECORDING_READY = "stream.recording_ready"
 
 
 @dataclass(frozen=True)
 class Change:
-    """One announced change: what happened (``name``), to which stream, when, and why
-    (``reason``: a stop's ``StopReason``, else ``""``)."""
+    """One announced change: what happened (``name``), to which stream, when, why
+    (``reason``: a stop's ``StopReason``, else ``""``), and what else a receiver needs
+    to know of it (``details``: e.g. a recording's duration; webhooks send them)."""
 
     name: str
     stream: AbstractStream
     at: datetime
     reason: str = ""
+    details: Mapping[str, Any] = field(default_factory=dict)
 
 
 # Runs inside the change's transaction; raising rolls the change back.

@@ -397,6 +397,37 @@ OPERATIONS: dict[str, Operation] = {
         media_type="application/vnd.apple.mpegurl",
         anonymous=True,
     ),
+    "destroy": Operation(
+        operation_id="stream_delete",
+        summary="Delete a stream and its recording",
+        description=(
+            "For the owner (and staff): stops the stream if it is live, deletes every "
+            "object under its `s3_bucket_path/` with the server's identity, then the "
+            "stream itself, and sends `stream.deleted`. When S3 fails part way (503), the "
+            "stream is left marked as being deleted: it answers 404 to its owner from then "
+            "on, and `broadcast_reap` finishes the deletion."
+        ),
+        status=204,
+        success="Deleted: its objects and the stream are gone.",
+        errors={
+            **AUTH_ERRORS,
+            404: NOT_FOUND,
+            503: error(
+                "S3 or the database failed (`storage_unavailable`, `database_unavailable`); "
+                "the deletion is recorded and `broadcast_reap` finishes it.",
+                (
+                    "S3 failed",
+                    {
+                        "code": "storage_unavailable",
+                        "detail": "Storage is unavailable.",
+                        "reason": "s3_error",
+                    },
+                ),
+            ),
+        },
+        parameters=[STREAM_ID_IN_PATH, RETRY_AFTER],
+        request_body=False,
+    ),
     "retrieve": Operation(
         operation_id="stream_retrieve",
         summary="Get one stream",
@@ -484,9 +515,8 @@ class StreamSchema(AutoSchema):
                 **{(code, "application/json"): error for code, error in operation.errors.items()},
             }
         view: Any = self.view
-        success = OpenApiResponse(
-            view.get_response_serializer_class(), description=operation.success
-        )
+        schema = None if operation.status == 204 else view.get_response_serializer_class()
+        success = OpenApiResponse(schema, description=operation.success)
         return {operation.status: success, **operation.errors}
 
     def get_auth(self) -> list[dict[str, Any]]:

@@ -278,6 +278,11 @@ class StreamSerializer(serializers.Serializer[Any]):
         help_text="UTC, YYYY-MM-DD HH:MM:SS: since when the broadcaster is quiet (the "
         "reaper noticed); null while it uploads, and after a resume.",
     )
+    deleted_at = SeedDateTimeField(
+        allow_null=True,
+        help_text="When its deletion started (staff see a stream whose deletion is not "
+        "finished); null for every other stream.",
+    )
 
 
 # -- errors -------------------------------------------------------------------------

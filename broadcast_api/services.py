@@ -94,9 +94,13 @@ def streams_for(user: Any, *, include_others_for_staff: bool = True) -> QuerySet
     """The streams ``user`` may act on: their own, and anyone's for staff.
 
     Anonymous users (no ``pk``) see the ownerless streams a host's own views may create.
+    A stream being deleted (``deleted_at`` set) is seen by staff only.
     """
     streams = get_stream_model()._default_manager.all()
-    if include_others_for_staff and getattr(user, "is_staff", False):
+    is_staff = getattr(user, "is_staff", False)
+    if not is_staff:
+        streams = streams.filter(deleted_at__isnull=True)
+    if include_others_for_staff and is_staff:
         return streams
     return streams.filter(owner_id=getattr(user, "pk", None))
 
@@ -265,7 +269,7 @@ def resume_stream(stream: AbstractStream) -> StartResult:
     so an STS failure (``StorageUnavailable``) leaves ``publish_session`` as it was.
     ``stream.reconnected`` is announced with it, whether or not the reaper had noticed
     the broadcaster's silence (``stream.disconnected``). Raises ``StreamEnded`` for a
-    stream that has ended (or ends meanwhile).
+    stream that has ended (or ends, or begins being deleted, meanwhile).
     """
     if not stream.is_live:
         raise StreamEnded("The stream has ended; start a new one.")
@@ -274,7 +278,9 @@ def resume_stream(stream: AbstractStream) -> StartResult:
     writers = hooks.writers_for(hooks.STREAM_RECONNECTED)
     try:
         with transaction.atomic():
-            rows = model._default_manager.filter(pk=stream.pk, status=StreamStatus.LIVE)
+            rows = model._default_manager.filter(
+                pk=stream.pk, status=StreamStatus.LIVE, deleted_at__isnull=True
+            )
             if not rows.update(publish_session=F("publish_session") + 1, disconnected_at=None):
                 raise StreamEnded("The stream has ended; start a new one.")
             # Our UPDATE holds the row until commit: this reads our own number.

@@ -1,9 +1,11 @@
-"""The server's own S3 client: read playlists, presign media for viewers, write playlists.
+"""The server's own S3 client: read playlists, presign media for viewers, write playlists,
+empty a deleted stream's prefix.
 
 One :class:`~broadcast_api.clients.SharedClient` for the whole process (never one per
 request), with the same short timeouts as the STS client, path-style addressing on
 S3-compatible servers, and the server's own identity: it needs ``s3:GetObject`` (and
-``s3:PutObject`` to finish recordings) under the key prefix, see the README.
+``s3:PutObject`` to finish recordings, ``s3:ListBucket`` and ``s3:DeleteObject`` to
+delete them) under the key prefix, see ``docs/deploying-aws.md``.
 
 Every failure becomes :class:`ObjectNotFound`, :class:`NotModified` or
 :class:`~broadcast_api.exceptions.StorageUnavailable` with a ``reason``; nothing here
@@ -58,7 +60,10 @@ class StoredObject:
 
 
 class S3Storage:
-    """Read, presign and write objects with the server's own identity."""
+    """Read, presign, write and delete objects with the server's own identity."""
+
+    # Keys listed (ListObjectsV2) and deleted (one DeleteObjects) per page: S3's maximum.
+    delete_page_size = 1000
 
     def __init__(self) -> None:
         self._client: SharedClient[S3Client] = SharedClient(self.create_client)
@@ -130,6 +135,54 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise self._unavailable(exc, "presign") from None
         return url
+
+    def delete_prefix(self, bucket: str, prefix: str) -> int:
+        """Delete every object whose key starts with ``prefix``, a page at a time
+        (ListObjectsV2, then one DeleteObjects per page); returns how many were deleted.
+
+        Raises :class:`~broadcast_api.exceptions.StorageUnavailable` when a call fails or
+        DeleteObjects reports a key it could not delete: what was deleted stays deleted,
+        and calling it again finishes the job. Each page is listed from the start again,
+        so keys written meanwhile are found too; it returns once a listing is empty.
+        """
+        deleted = 0
+        while True:
+            try:
+                listing = self.client.list_objects_v2(
+                    Bucket=bucket, Prefix=prefix, MaxKeys=self.delete_page_size
+                )
+            except ClientError as exc:
+                raise self._translate(exc, "ListObjectsV2") from None
+            except (BotoCoreError, OSError) as exc:
+                raise self._unavailable(exc, "ListObjectsV2") from None
+            keys = [item["Key"] for item in listing.get("Contents", [])]
+            if not keys:
+                return deleted
+            self._delete_keys(bucket, keys)
+            deleted += len(keys)
+
+    def _delete_keys(self, bucket: str, keys: list[str]) -> None:
+        try:
+            response = self.client.delete_objects(
+                Bucket=bucket,
+                Delete={"Objects": [{"Key": key} for key in keys], "Quiet": True},
+            )
+        except ClientError as exc:
+            raise self._translate(exc, "DeleteObjects") from None
+        except (BotoCoreError, OSError) as exc:
+            raise self._unavailable(exc, "DeleteObjects") from None
+        errors = response.get("Errors", [])
+        if errors:  # a per-key refusal (AccessDenied, ...) in a 200 answer
+            code = str(errors[0].get("Code") or "Unknown")
+            reason = "s3_access_denied" if code in DENIED_CODES else "s3_error"
+            logger.warning(
+                "S3 DeleteObjects left %d of %d keys: %s (%s)",
+                len(errors),
+                len(keys),
+                reason,
+                code,
+            )
+            raise StorageUnavailable("Storage is unavailable.", reason=reason)
 
     # -- errors -----------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""``StreamViewSet``: start, stop, list and retrieve streams, and serve their playlists.
+"""``StreamViewSet``: start, stop, list, retrieve and delete streams, and serve their
+playlists.
 
 Customise it the DRF way, by subclassing and registering the subclass::
 
@@ -9,7 +10,8 @@ Customise it the DRF way, by subclassing and registering the subclass::
 Swap a response by pointing ``start_response_serializer_class`` (or
 ``stop_response_serializer_class``, ``serializer_class``) at a subclass of ours. Hooks:
 ``get_queryset``, ``perform_start``, ``perform_refresh``, ``perform_resume``,
-``perform_stop``; stop is always ``get_object()`` then ``perform_stop()``.
+``perform_stop``, ``perform_destroy``; stop is always ``get_object()`` then
+``perform_stop()``, delete ``get_object()`` then ``perform_destroy()``.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from rest_framework.response import Response
 
 from broadcast_api.conf import conf
 from broadcast_api.errors import exception_handler
+from broadcast_api.lifecycle.deletion import delete_stream
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.playback.views import PlaylistMixin
@@ -106,9 +109,11 @@ class StreamViewSet(
     PlaylistMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
     viewsets.GenericViewSet,  # type: ignore[type-arg]
 ):
-    """Start, stop, refresh, list, retrieve and edit streams, and serve their playlists.
+    """Start, stop, refresh, list, retrieve, edit and delete streams, and serve their
+    playlists.
 
     Serializers are chosen per action, as DRF's generic views choose theirs: the
     request by ``<action>_serializer_class`` (``serializer_class`` when there is none),
@@ -138,17 +143,19 @@ class StreamViewSet(
         return exception_handler
 
     def get_queryset(self) -> QuerySet[AbstractStream]:
-        """The caller's streams; staff may retrieve and stop anyone's, but list their own.
+        """The caller's streams; staff may retrieve, stop and delete anyone's, but list
+        their own. A stream being deleted is staff's only (``services.streams_for``).
 
         The playlist action looks at every stream: who may watch is decided by the stream
         (owner, staff, public, token), and a stream one may not watch is a 404 as well.
         """
-        if self.action == "playlist":
-            return get_stream_model()._default_manager.all()
+        if self.action == "playlist":  # a stream being deleted is no longer watched
+            return get_stream_model()._default_manager.filter(deleted_at__isnull=True)
         # Only the owner lists its streams, refreshes their credentials and edits them.
         owner_only = self.action in {"list", "credentials", "resume", "partial_update"}
         queryset = streams_for(self.request.user, include_others_for_staff=not owner_only)
-        if self.action == "resume":  # a stream being deleted takes no new session
+        # Never upload into a prefix being emptied, nor begin a session there.
+        if self.action in {"credentials", "resume"}:
             queryset = queryset.filter(deleted_at__isnull=True)
         if self.action == "list":
             # A dict, not the QueryDict: DRF reads a missing boolean in form data as False.
@@ -245,3 +252,14 @@ class StreamViewSet(
 
     def perform_stop(self, stream: AbstractStream) -> StopResult:
         return stop_stream(stream, reason=StopReason.CLIENT)
+
+    # -- delete -------------------------------------------------------------------------
+
+    def perform_destroy(self, instance: AbstractStream) -> None:
+        """``DELETE /stream/{id}/`` (the owner, or staff): stop it if live, delete every
+        object under its prefix, then the row (``lifecycle.deletion``). When S3 fails the
+        answer is 503, the stream answers 404 to its owner from then on, and
+        ``broadcast_reap`` finishes the deletion."""
+        user = self.request.user
+        mine = instance.owner_id is not None and instance.owner_id == getattr(user, "pk", None)
+        delete_stream(instance, reason=StopReason.CLIENT if mine else StopReason.ADMIN)

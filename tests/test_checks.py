@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 from typing import Any
 
@@ -59,6 +60,8 @@ def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None
     settings.BROADCAST_API_MAX_DURATION = 4 * 3600
     settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
     settings.BROADCAST_API_FINALIZE_RECORDINGS = False
+    settings.BROADCAST_API_RECORDING_RETENTION = timedelta(days=30)
+    settings.BROADCAST_API_ON_OWNER_DELETE = "delete"
     settings.BROADCAST_API_WEBHOOKS = [
         {"url": "https://hooks.example.com/a", "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2La"},
         {
@@ -179,6 +182,15 @@ ERRORS = [
     ("RECONNECT_WINDOW", "2 minutes", "broadcast_api.E028"),
     ("DISCONNECT_TIMEOUT", 0, "broadcast_api.E028"),
     ("DISCONNECT_TIMEOUT", 120, "broadcast_api.E028"),  # not below the window (120)
+    # E026: retention; E027: what a deleted user's streams become
+    ("RECORDING_RETENTION", 0, "broadcast_api.E026"),
+    ("RECORDING_RETENTION", -3600, "broadcast_api.E026"),
+    ("RECORDING_RETENTION", "30 days", "broadcast_api.E026"),
+    ("RECORDING_RETENTION", 86400.5, "broadcast_api.E026"),
+    ("RECORDING_RETENTION", True, "broadcast_api.E026"),
+    ("RECORDING_RETENTION", timedelta(0), "broadcast_api.E026"),
+    ("ON_OWNER_DELETE", "erase", "broadcast_api.E027"),
+    ("ON_OWNER_DELETE", None, "broadcast_api.E027"),
     # E018: webhooks
     ("WEBHOOKS", {"url": "https://x.example"}, "broadcast_api.E018"),
     ("WEBHOOKS", [{"secret": "whsec_AAAA"}], "broadcast_api.E018"),
@@ -499,3 +511,9 @@ def test_a_reconnect_window_over_30_minutes_is_w013(settings: Any) -> None:
     messages = checked()
     assert [message.id for message in messages] == ["broadcast_api.W013"]
     assert not messages[0].is_serious()
+
+
+@pytest.mark.parametrize("retention", [None, 1, 30 * 86400, timedelta(days=30)])
+def test_a_retention_in_seconds_or_as_a_timedelta_is_valid(settings: Any, retention: Any) -> None:
+    settings.BROADCAST_API_RECORDING_RETENTION = retention
+    assert "broadcast_api.E026" not in {message.id for message in check_settings(None)}

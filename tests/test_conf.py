@@ -52,6 +52,8 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "DISCONNECT_TIMEOUT": (30, int),
     "MAX_DURATION": (None, None),
     "FINALIZE_RECORDINGS": (True, bool),
+    "RECORDING_RETENTION": (None, None),
+    "ON_OWNER_DELETE": ("keep", str),
     "TASK_BACKEND": ("default", str),
     "TASK_QUEUE": ("default", str),
     "WEBHOOKS": ([], list),

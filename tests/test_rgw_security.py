@@ -23,16 +23,22 @@ import uuid
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 from django.test import override_settings
 from rest_framework.test import APIClient
 
+from broadcast_api.clients import aws_client_config
+from broadcast_api.conf import conf
 from broadcast_api.credentials import StorageGrant, reset_credential_provider
+from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.models import get_stream_model
+from broadcast_api.storage import S3Storage, get_storage
 from devtools.ceph_rgw.clients import RGW, http_status, status_of
+from devtools.ceph_rgw.layout import USER as RGW_USER
 from devtools.publisher import Broadcaster, start_publisher
 from devtools.testing.credentials import SHORT_LIVED_PROVIDER, ShortLivedAssumeRoleProvider
 from devtools.testing.prerequisites import require_e2e
@@ -706,3 +712,226 @@ def test_rgw_answers_404_for_a_missing_key_to_credentials_that_cannot_read(
         "GetObject existing private key (contrast)",
         lambda: grant.s3.get_object(Bucket=grant.bucket, Key=PRIVATE_KEY),
     )
+
+
+# ----------------------------------------------------------------------------- deletion
+#
+# The server deletes a stream's objects with its own identity. Here that identity is a
+# role holding the S3 statements of the server's policy in docs/deploying-aws.md (bucket
+# name substituted), assumed with the gateway user's keys: what the server may delete is
+# decided by RGW evaluating the documented policy, not by the bucket owner's rights.
+#
+# RGW Pacific authorizes a multi-object delete (DeleteObjects) first as s3:DeleteObject
+# on the *bucket* ARN, then each key as s3:DeleteObject on its object ARN; AWS checks
+# each key only. The documented AWS policy (DeleteObject on ``bucket/streams/*``) is
+# therefore refused DeleteObjects as a whole by RGW, and RGW hosts add the bucket ARN
+# (RGW_DELETE_STATEMENT, see docs/security.md); the per-key check still holds the
+# server to its prefix, which the tests below prove.
+
+SERVER_ROLE = "broadcast-api-server"
+AWS_ONLY_SERVER_ROLE = "broadcast-api-server-aws"
+DOCS_AWS = Path(__file__).resolve().parents[1] / "docs" / "deploying-aws.md"
+LOOKALIKE_KEY = f"{KEY_PREFIX}-archive/kept.ts"  # starts with the prefix's characters
+RGW_DELETE_STATEMENT = {
+    "Sid": "RGWChecksMultiObjectDeleteOnTheBucket",
+    "Effect": "Allow",
+    "Action": "s3:DeleteObject",
+    "Resource": f"arn:aws:s3:::{BUCKET}",
+}
+
+
+def documented_server_s3_statements(bucket: str) -> list[dict[str, Any]]:
+    """The S3 statements of the server role's policy, as the AWS page documents them."""
+    section = DOCS_AWS.read_text().split("## The server's role", 1)[1]
+    text = section.split("```json", 1)[1].split("```", 1)[0]
+    document = json.loads(text.replace("my-broadcasts", bucket))
+    statements = [
+        statement
+        for statement in document["Statement"]
+        if all(str(action).startswith("s3:") for action in _actions(statement))
+    ]
+    assert {"s3:DeleteObject", "s3:ListBucket"} <= {
+        action for statement in statements for action in _actions(statement)
+    }
+    return statements
+
+
+def _actions(statement: dict[str, Any]) -> list[str]:
+    action = statement["Action"]
+    return [action] if isinstance(action, str) else list(action)
+
+
+def assume_new_role(rgw: RGW, name: str, statements: list[dict[str, Any]]) -> dict[str, str]:
+    """Create role ``name`` with ``statements`` on the gateway; its credentials."""
+    iam = rgw.session.client(
+        "iam",
+        endpoint_url=rgw.endpoint_url,
+        region_name=rgw.region,
+        aws_access_key_id=rgw.access_key,
+        aws_secret_access_key=rgw.secret_key,
+    )
+    user_arn = f"arn:aws:iam:::user/{RGW_USER}"  # (RGW Pacific has no GetCallerIdentity)
+    trust = {"Effect": "Allow", "Principal": {"AWS": [user_arn]}, "Action": ["sts:AssumeRole"]}
+    iam.create_role(
+        RoleName=name,
+        Path="/",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [trust]}, separators=(",", ":")
+        ),
+    )
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="broadcast-api",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": statements}, separators=(",", ":")
+        ),
+    )
+    assumed = rgw.admin_sts().assume_role(
+        RoleArn=f"arn:aws:iam:::role/{name}", RoleSessionName=name, DurationSeconds=3600
+    )["Credentials"]
+    return {
+        "AccessKeyId": assumed["AccessKeyId"],
+        "SecretAccessKey": assumed["SecretAccessKey"],
+        "SessionToken": assumed["SessionToken"],
+    }
+
+
+class ServerRoleStorage(S3Storage):
+    """The server's storage, acting as a server role (temporary keys)."""
+
+    credentials: ClassVar[dict[str, str]] = {}
+
+    def create_client(self) -> S3Client:
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=conf.S3_ENDPOINT_URL,
+            region_name=conf.S3_REGION,
+            aws_access_key_id=self.credentials["AccessKeyId"],
+            aws_secret_access_key=self.credentials["SecretAccessKey"],
+            aws_session_token=self.credentials["SessionToken"],
+            config=aws_client_config(signature_version="s3v4", s3={"addressing_style": "path"}),
+        )
+
+
+@pytest.fixture(scope="session")
+def server_roles(rgw: RGW) -> dict[str, dict[str, str]]:
+    """Credentials of the documented server role (as RGW hosts write it: with the bucket
+    ARN statement) and of the AWS page's policy alone."""
+    rgw.admin_s3().put_object(Bucket=BUCKET, Key=LOOKALIKE_KEY, Body=SEGMENT)
+    documented = documented_server_s3_statements(BUCKET)
+    return {
+        SERVER_ROLE: assume_new_role(rgw, SERVER_ROLE, [*documented, RGW_DELETE_STATEMENT]),
+        AWS_ONLY_SERVER_ROLE: assume_new_role(rgw, AWS_ONLY_SERVER_ROLE, documented),
+    }
+
+
+@pytest.fixture
+def as_server_role(settings: Any, server_roles: dict[str, dict[str, str]]) -> Iterator[S3Storage]:
+    ServerRoleStorage.credentials = server_roles[SERVER_ROLE]
+    settings.BROADCAST_API_STORAGE = f"{__name__}.ServerRoleStorage"
+    yield get_storage()
+    ServerRoleStorage.credentials = {}
+
+
+def assert_outside_untouched(admin: S3Client) -> None:
+    for key in (PRIVATE_KEY, LOOKALIKE_KEY):
+        assert admin.head_object(Bucket=BUCKET, Key=key)["ContentLength"] == len(SEGMENT)
+
+
+def test_the_server_role_deletes_a_stream_under_its_prefix(
+    grant: Grant, admin: S3Client, as_server_role: S3Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(S3Storage, "delete_page_size", 2)  # several pages
+    for name in ("seg0.ts", "seg1.ts", "seg2.ts"):
+        grant.upload(name)
+    grant.upload("index.m3u8", PLAYLIST)
+    stream = get_stream_model()._default_manager.get(pk=grant.stream_id)
+    owner = APIClient()
+    owner.force_authenticate(stream.owner)
+    response = owner.delete(f"/stream/{grant.stream_id}/")
+    assert response.status_code == 204, response.content
+    assert "Contents" not in admin.list_objects_v2(Bucket=BUCKET, Prefix=f"{grant.prefix}/")
+    assert not get_stream_model()._default_manager.filter(pk=grant.stream_id).exists()
+    assert_outside_untouched(admin)
+
+
+SERVER_OUTSIDE_PREFIX: dict[str, Callable[[S3Client], object]] = {
+    "server DeleteObject outside the prefix": lambda s3: s3.delete_object(
+        Bucket=BUCKET, Key=PRIVATE_KEY
+    ),
+    "server DeleteObject prefix look-alike": lambda s3: s3.delete_object(
+        Bucket=BUCKET, Key=LOOKALIKE_KEY
+    ),
+    "server ListObjectsV2 outside the prefix": lambda s3: s3.list_objects_v2(
+        Bucket=BUCKET, Prefix="private/"
+    ),
+    "server ListObjectsV2 whole bucket": lambda s3: s3.list_objects_v2(Bucket=BUCKET),
+    "server DeleteObjects other bucket": lambda s3: s3.delete_objects(
+        Bucket=OTHER_BUCKET, Delete={"Objects": [{"Key": "anything.ts"}]}
+    ),
+}
+
+
+@pytest.mark.parametrize("operation", list(SERVER_OUTSIDE_PREFIX))
+def test_the_server_role_cannot_delete_or_list_outside_its_prefix(
+    operation: str,
+    grant: Grant,
+    admin: S3Client,
+    as_server_role: S3Storage,
+    attack_log: list[tuple[str, int]],
+) -> None:
+    grant.upload()
+    # The positive controls: the same credentials read and list under the prefix.
+    assert as_server_role.read(BUCKET, grant.own).body == SEGMENT
+    listing = as_server_role.client.list_objects_v2(Bucket=BUCKET, Prefix=f"{grant.prefix}/")
+    assert [item["Key"] for item in listing["Contents"]] == [grant.own]
+    client = as_server_role.client
+    assert_denied(attack_log, operation, lambda: SERVER_OUTSIDE_PREFIX[operation](client))
+    assert_outside_untouched(admin)
+
+
+def test_the_server_roles_batched_delete_deletes_only_under_its_prefix(
+    grant: Grant, admin: S3Client, as_server_role: S3Storage, attack_log: list[tuple[str, int]]
+) -> None:
+    grant.upload()
+    keys = [grant.own, PRIVATE_KEY, LOOKALIKE_KEY]
+    answer = as_server_role.client.delete_objects(
+        Bucket=BUCKET, Delete={"Objects": [{"Key": key} for key in keys]}
+    )
+    assert [item["Key"] for item in answer.get("Deleted", [])] == [grant.own]
+    refused = {error["Key"]: error["Code"] for error in answer.get("Errors", [])}
+    assert refused == {PRIVATE_KEY: "AccessDenied", LOOKALIKE_KEY: "AccessDenied"}
+    attack_log.append(("server DeleteObjects, keys outside the prefix (per key)", 403))
+    assert_outside_untouched(admin)
+    # The storage reports a per-key refusal rather than pretending it deleted.
+    with pytest.raises(StorageUnavailable) as caught:
+        as_server_role._delete_keys(BUCKET, [PRIVATE_KEY])
+    assert caught.value.reason == "s3_access_denied"
+    assert_outside_untouched(admin)
+
+
+def test_rgw_refuses_delete_objects_to_the_aws_policy_alone(
+    grant: Grant,
+    admin: S3Client,
+    server_roles: dict[str, dict[str, str]],
+    rgw: RGW,
+    attack_log: list[tuple[str, int]],
+) -> None:
+    """The RGW difference above: with DeleteObject on ``bucket/streams/*`` only (the AWS
+    page's policy, which AWS honours for DeleteObjects), RGW refuses the batch as a
+    whole though it allows the same key's DeleteObject. If this ever fails, RGW checks
+    multi-object deletes per key, and RGW_DELETE_STATEMENT can go from the docs."""
+    credentials = server_roles[AWS_ONLY_SERVER_ROLE]
+    s3 = rgw.s3(
+        credentials["AccessKeyId"], credentials["SecretAccessKey"], credentials["SessionToken"]
+    )
+    grant.upload("seg0.ts")
+    grant.upload("seg1.ts")
+    key = f"{grant.prefix}/seg1.ts"
+    assert_denied(
+        attack_log,
+        "server (AWS policy only) DeleteObjects under the prefix, on RGW",
+        lambda: s3.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": key}]}),
+    )
+    assert status_of(lambda: s3.delete_object(Bucket=BUCKET, Key=grant.own)) == 204
+    assert admin.head_object(Bucket=BUCKET, Key=key)["ContentLength"] == len(SEGMENT)

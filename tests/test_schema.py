@@ -41,6 +41,7 @@ OPERATIONS = {
     ("/stream/{id}/credentials/", "post"): "stream_credentials",
     ("/stream/{id}/resume/", "post"): "stream_resume",
     ("/stream/{id}/", "patch"): "stream_update",
+    ("/stream/{id}/", "delete"): "stream_delete",
 }
 
 
@@ -203,6 +204,7 @@ ERROR_STATUSES = {
     "stream_credentials": {"401", "403", "404", "409", "503"},
     "stream_resume": {"401", "403", "404", "409", "503"},
     "stream_update": {"400", "401", "403", "404"},
+    "stream_delete": {"401", "403", "404", "503"},
 }
 
 
@@ -229,6 +231,7 @@ def test_operations_use_the_named_components(schema: dict[str, Any]) -> None:
     assert content(ops["stream_stop"], "200")["schema"] == ref("StopStreamResponse")
     assert content(ops["stream_list"], "200")["schema"] == ref("PaginatedStreamList")
     assert content(ops["stream_retrieve"], "200")["schema"] == ref("Stream")
+    assert "content" not in ops["stream_delete"]["responses"]["204"]  # no body
     playlist = ops["stream_playlist"]["responses"]["200"]["content"]
     assert playlist == {"application/vnd.apple.mpegurl": {"schema": {"type": "string"}}}
     for operation_id, operation in ops.items():

@@ -11,7 +11,9 @@ One quiet for ``BROADCAST_API_DISCONNECT_TIMEOUT`` seconds is marked disconnecte
 uploads again (``stream.reconnected``).
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
-Then it retries the recordings that were not closed (``recordings``) and runs the
+Then it retries the recordings that were not closed (``recordings``), finishes the
+deletions that were interrupted and deletes the streams past
+``BROADCAST_API_RECORDING_RETENTION`` (``deletion``, ``retention``), and runs the
 features' sweep (``hooks.sweep()``: webhooks re-enqueue deliveries that are due).
 """
 
@@ -27,7 +29,9 @@ from django.utils import timezone
 from broadcast_api import hooks
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.lifecycle.deletion import finish_deletions
 from broadcast_api.lifecycle.recordings import finalize_recording_of
+from broadcast_api.lifecycle.retention import apply_retention
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
 from broadcast_api.services import mark_disconnected, mark_reconnected, stop_stream
 from broadcast_api.sessions import last_upload
@@ -52,6 +56,11 @@ class ReapReport:
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
+    # Deletions: interrupted ones finished, streams past the retention, what failed
+    # (left marked, retried by the next run).
+    deleted: list[AbstractStream] = field(default_factory=list)
+    expired: list[AbstractStream] = field(default_factory=list)
+    deletion_errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
 
     @property
     def webhooks_resent(self) -> int:
@@ -91,6 +100,12 @@ def reap(
         for stream in unfinished.iterator():
             if finalize_recording_of(stream.pk):
                 report.finalized.append(stream)
+    # Deletions (``deletion``, ``retention``): finish the interrupted, then expire.
+    report.deleted, unfinished_deletions = finish_deletions(dry_run=dry_run)
+    report.expired, failed_expiries = apply_retention(now, dry_run=dry_run)
+    report.deletion_errors = [
+        (failure.stream, failure.reason) for failure in (*unfinished_deletions, *failed_expiries)
+    ]
     if not dry_run:  # each feature's own retries (webhooks: deliveries due again)
         report.swept = hooks.sweep()
     return report

@@ -1,5 +1,7 @@
 """How lifecycle joins in, called from ``BroadcastAPIConfig.ready()`` (:func:`connect`):
-after a stop commits, the recording is closed (``BROADCAST_API_FINALIZE_RECORDINGS``)."""
+after a stop commits, the recording is closed (``BROADCAST_API_FINALIZE_RECORDINGS``);
+a deleted user's streams are deleted with ``BROADCAST_API_ON_OWNER_DELETE = "delete"``
+(``erasure``)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from broadcast_api import hooks
 from broadcast_api.conf import conf
+from broadcast_api.lifecycle import erasure
 from broadcast_api.lifecycle.tasks import enqueue_finalize_recording
 
 if TYPE_CHECKING:
@@ -23,3 +26,4 @@ def close_recording(change: Change) -> None:
 
 def connect() -> None:
     hooks.after_commit(close_recording, names=[hooks.STREAM_STOPPED])
+    erasure.connect()

@@ -2,7 +2,9 @@
 
 :func:`finalize_recording_of` closes an ended stream's playlist with ``#EXT-X-ENDLIST``
 when the broadcaster did not. It runs as a task after the stop commits
-(``lifecycle.tasks``); whatever it could not do, the next ``reap()`` retries.
+(``lifecycle.tasks``); whatever it could not do, the next ``reap()`` retries. The
+stream that gets its ``finalized_at`` announces ``stream.recording_ready`` (once) with
+the recording's playback URL and duration (:func:`announce_recording_ready`).
 
 A resumed stream (``publish_session > 1``) is closed by :func:`join_sessions`: its
 sessions joined (``broadcast_api.sessions``) and written over the stream's own playlist
@@ -12,23 +14,34 @@ one recording from the first session's first segment to the last one's last.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import posixpath
 from typing import TYPE_CHECKING, Any
 
 import m3u8
+from django.db import transaction
 from django.utils import timezone
 
+from broadcast_api import hooks
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import ENDLIST, MEDIA_TYPE, playlist_key
 from broadcast_api.models import StreamStatus, get_stream_model
 from broadcast_api.sessions import is_master, read_sessions
 from broadcast_api.storage import ObjectNotFound, get_storage
+from broadcast_api.viewing import playback_url
 
 if TYPE_CHECKING:
     from broadcast_api.models import AbstractStream
 
-__all__ = ["ENDLIST", "finalize_recording_of", "join_sessions", "with_endlist"]
+__all__ = [
+    "ENDLIST",
+    "announce_recording_ready",
+    "duration_of",
+    "finalize_recording_of",
+    "join_sessions",
+    "with_endlist",
+]
 
 logger = logging.getLogger("broadcast_api.lifecycle")
 
@@ -41,17 +54,22 @@ def finalize_recording_of(stream_id: Any) -> bool:
     stream = model._default_manager.filter(pk=stream_id).first()
     if stream is None or stream.finalized_at is not None:
         return stream is not None  # gone (nothing to close), or closed already
+    if stream.deleted_at is not None:
+        return False  # being deleted: its prefix is being emptied, nothing is written
     if stream.status != StreamStatus.ENDED:
         return False  # still live: its broadcaster may still write the playlist
     storage = get_storage()
     key = playlist_key(stream)
+    playlist = None
     try:
         if stream.publish_session > 1:
-            join_sessions(stream)
-            return _mark_finalized(stream)
+            playlist = join_sessions(stream)
+            announce_recording_ready(stream, playlist)
+            return True
         stored = storage.read(stream.s3_bucket, key)
         text = stored.body.decode("utf-8", errors="replace")
-        if not m3u8.loads(text).is_endlist:
+        playlist = m3u8.loads(text)
+        if not playlist.is_endlist:
             storage.write(
                 stream.s3_bucket, key, with_endlist(text).encode(), content_type=MEDIA_TYPE
             )
@@ -61,19 +79,42 @@ def finalize_recording_of(stream_id: Any) -> bool:
     except StorageUnavailable as exc:
         logger.warning("stream %s: recording not closed (%s); reap retries", stream.pk, exc.reason)
         return False
-    return _mark_finalized(stream)
-
-
-def _mark_finalized(stream: AbstractStream) -> bool:
-    type(stream)._default_manager.filter(pk=stream.pk, finalized_at__isnull=True).update(
-        finalized_at=timezone.now()
-    )
+    announce_recording_ready(stream, playlist)
     return True
 
 
-def join_sessions(stream: AbstractStream) -> None:
+def announce_recording_ready(stream: AbstractStream, playlist: m3u8.M3U8 | None) -> None:
+    """Set ``finalized_at`` (one conditional UPDATE: the first finalizer wins) and, for a
+    stream with a playlist, announce ``stream.recording_ready`` in its transaction: the
+    playback URL and the duration (the sum of the playlist's ``EXTINF``s, seconds)."""
+    now = timezone.now()
+    writers = hooks.writers_for(hooks.RECORDING_READY) if playlist is not None else []
+    with transaction.atomic() if writers else contextlib.nullcontext():
+        updated = (
+            type(stream)
+            ._default_manager.filter(pk=stream.pk, finalized_at__isnull=True)
+            .update(finalized_at=now)
+        )
+        if updated and playlist is not None:
+            stream.finalized_at = now
+            recording = {"playback_url": playback_url(stream), "duration": duration_of(playlist)}
+            details = {"recording": recording}
+            change = hooks.Change(hooks.RECORDING_READY, stream, at=now, details=details)
+            hooks.announce(change, writers)
+
+
+def duration_of(playlist: m3u8.M3U8) -> float | None:
+    """Seconds of media: the sum of the ``EXTINF`` durations (``None`` for a master
+    playlist, whose renditions hold the segments)."""
+    if playlist.is_variant:
+        return None
+    return round(sum(segment.duration or 0.0 for segment in playlist.segments), 3)
+
+
+def join_sessions(stream: AbstractStream) -> m3u8.M3U8:
     """Write a resumed stream's sessions, joined and closed, over its own playlist: each
-    rendition's first under a master (which stays as it is), then the media playlist.
+    rendition's under a master (which stays as it is), or the media playlist. Returns
+    the stream's playlist as written (the master, or the joined media playlist).
 
     Safe to repeat: a playlist already joined is read back as it is (``sessions``), and
     viewers read the sessions until ``finalized_at`` is set, after these writes, so none
@@ -84,8 +125,7 @@ def join_sessions(stream: AbstractStream) -> None:
     main = read_sessions(stream, cached=False)
     text = main.body.decode("utf-8", errors="replace")
     if not is_master(text):
-        _write_closed(stream, "", text)
-        return
+        return m3u8.loads(_write_closed(stream, "", text))
     prefix_dir = posixpath.dirname(playlist_key(stream))
     master = m3u8.loads(text)
     for variant in [*master.playlists, *master.media, *master.iframe_playlists]:
@@ -104,14 +144,16 @@ def join_sessions(stream: AbstractStream) -> None:
     # The master as it is, at the stream's own key (a later session may be the only
     # one that uploaded it).
     storage.write(stream.s3_bucket, playlist_key(stream), main.body, content_type=MEDIA_TYPE)
+    return master
 
 
-def _write_closed(stream: AbstractStream, rendition: str, text: str) -> None:
+def _write_closed(stream: AbstractStream, rendition: str, text: str) -> str:
     closed = text if text.rstrip().endswith(ENDLIST) else with_endlist(text)
     get_storage().write(
         stream.s3_bucket, playlist_key(stream, rendition), closed.encode(), content_type=MEDIA_TYPE
     )
     logger.info("stream %s: sessions joined into one recording (%s)", stream.pk, rendition or "-")
+    return closed
 
 
 def with_endlist(playlist: str) -> str:

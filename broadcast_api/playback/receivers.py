@@ -1,16 +1,21 @@
 """How playback joins in, called from ``BroadcastAPIConfig.ready()`` (:func:`connect`):
-its checks, and signed URLs forgotten when the signer's settings change."""
+its checks, signed URLs forgotten when the signer's settings change, and a deleted
+stream's cached playlists forgotten once its deletion commits (however it was deleted)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.signals import setting_changed
 
+from broadcast_api import hooks
 from broadcast_api.playback import checks  # noqa: F401  (registers the playback checks)
-from broadcast_api.playback.playlists import presigned_urls
+from broadcast_api.playback.playlists import PlaylistCache, presigned_urls
 
-__all__ = ["connect", "on_setting_changed"]
+if TYPE_CHECKING:
+    from broadcast_api.hooks import Change
+
+__all__ = ["connect", "forget_deleted", "on_setting_changed"]
 
 SIGNING_SETTINGS = frozenset(
     {"BROADCAST_API_MEDIA_SIGNER", "BROADCAST_API_PLAYBACK_URL_TTL", "BROADCAST_API_STORAGE"}
@@ -22,5 +27,11 @@ def on_setting_changed(*, setting: str, **kwargs: Any) -> None:
         presigned_urls.clear()
 
 
+def forget_deleted(change: Change) -> None:
+    """A deleted stream's playlists leave the shared cache (its media are gone)."""
+    PlaylistCache().forget_stream(change.stream.pk)
+
+
 def connect() -> None:
     setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.playback.signers")
+    hooks.after_commit(forget_deleted, names=[hooks.STREAM_DELETED])

@@ -11,13 +11,25 @@ from __future__ import annotations
 import re
 
 from broadcast_api.hooks import (
+    RECORDING_READY,
+    STREAM_DELETED,
     STREAM_DISCONNECTED,
     STREAM_RECONNECTED,
     STREAM_STARTED,
     STREAM_STOPPED,
 )
 
-__all__ = ["EVENT_TYPES", "STREAM_STARTED", "STREAM_STOPPED", "event_types", "register"]
+__all__ = [
+    "EVENT_TYPES",
+    "RECORDING_READY",
+    "STREAM_DELETED",
+    "STREAM_DISCONNECTED",
+    "STREAM_RECONNECTED",
+    "STREAM_STARTED",
+    "STREAM_STOPPED",
+    "event_types",
+    "register",
+]
 
 NAME_RE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 MAX_LENGTH = 32  # WebhookEvent.type
@@ -44,6 +56,9 @@ register(STREAM_STARTED)
 register(STREAM_STOPPED)
 register(STREAM_DISCONNECTED)
 register(STREAM_RECONNECTED)
+# Lifecycle's: a deletion (API, admin, retention, erasure) and a closed recording.
+register(STREAM_DELETED)
+register(RECORDING_READY)
 
 # The built-in types (what ``broadcast_api.webhook_models.EVENT_TYPES`` was);
 # ``event_types()`` also has those registered since.

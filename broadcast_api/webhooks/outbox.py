@@ -7,14 +7,16 @@ transaction, so a rolled-back change announces nothing and a committed one is ne
 lost. After the commit, one task per delivery is enqueued (``webhooks.tasks``).
 
 The body follows Standard Webhooks: ``{"type": "stream.stopped", "timestamp": "<ISO
-8601>", "data": <the stream as GET /stream/{id}/ shows it>}``; never credentials.
+8601>", "data": <the stream as GET /stream/{id}/ shows it>}``; never credentials. A
+change's ``details`` are added to ``data`` beside the stream's keys (a recording's
+``recording``).
 """
 
 from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -24,15 +26,23 @@ from broadcast_api.webhooks.models import WebhookDelivery, WebhookEvent
 from broadcast_api.webhooks.tasks import enqueue_deliveries
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from broadcast_api.models import AbstractStream
     from broadcast_api.webhooks.endpoints import Subscriber
 
 __all__ = ["event_body", "record"]
 
 
-def event_body(event_type: str, stream: AbstractStream, at: datetime) -> str:
-    """The Standard Webhooks body: the stream as retrieve shows it, no credentials."""
-    data = dict(StreamSerializer(stream).data)
+def event_body(
+    event_type: str,
+    stream: AbstractStream,
+    at: datetime,
+    details: Mapping[str, Any] | None = None,
+) -> str:
+    """The Standard Webhooks body: the stream as retrieve shows it (and the change's
+    ``details`` beside it), no credentials."""
+    data = {**StreamSerializer(stream).data, **(details or {})}
     timestamp = at.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return json.dumps(
         {"type": event_type, "timestamp": timestamp, "data": data},
@@ -42,12 +52,17 @@ def event_body(event_type: str, stream: AbstractStream, at: datetime) -> str:
 
 
 def record(
-    event_type: str, stream: AbstractStream, targets: list[Subscriber], *, at: datetime
+    event_type: str,
+    stream: AbstractStream,
+    targets: list[Subscriber],
+    *,
+    at: datetime,
+    details: Mapping[str, Any] | None = None,
 ) -> None:
     """Write the event and its deliveries in the current transaction; after commit,
     enqueue their delivery. Call it inside ``transaction.atomic()`` with the change."""
     event = WebhookEvent._default_manager.create(
-        type=event_type, body=event_body(event_type, stream, at), stream_id=stream.pk
+        type=event_type, body=event_body(event_type, stream, at, details), stream_id=stream.pk
     )
     now = timezone.now()
     deliveries = WebhookDelivery._default_manager.bulk_create(

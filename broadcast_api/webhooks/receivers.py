@@ -39,7 +39,7 @@ def plan_outbox(name: str) -> Writer | None:
         return None
 
     def write(change: Change) -> None:
-        record(change.name, change.stream, targets, at=change.at)
+        record(change.name, change.stream, targets, at=change.at, details=change.details)
 
     return write
 
