@@ -185,6 +185,7 @@ def test_every_operation_conforms_to_the_schema(
         "POST /stream/{id}/credentials/",
         "POST /stream/{id}/resume/",
         "PATCH /stream/{id}/",
+        "DELETE /stream/{id}/",
     }
     assert tally.examples >= len(tally.operations) * MAX_EXAMPLES
     assert 201 in tally.statuses, "no stream was ever started: the fuzzing is not authenticated"
