@@ -119,7 +119,11 @@ def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: 
     # The example project's own receiver got both events, signatures verified.
     status, _, body = http_get(f"{demo_stack.base_url}/events/?format=json")
     received = [e for e in json.loads(body)["events"] if e["stream"] == stream_id]
-    assert sorted(e["type"] for e in received) == ["stream.started", "stream.stopped"]
+    assert sorted(e["type"] for e in received) == [
+        "stream.recording_ready",
+        "stream.started",
+        "stream.stopped",
+    ]
     assert next(e for e in received if e["type"] == "stream.stopped")["reason"] == "client"
 
     # While live, the playlist never named a segment that was not uploaded yet.
