@@ -28,13 +28,14 @@ from benchmarks.config import (
 from benchmarks.database import ensure_database, env_db
 from benchmarks.meta import meta
 from benchmarks.phases.memory import memory_phase
+from benchmarks.phases.reaper import reaper_phase
 from benchmarks.phases.requests import server_phase
 from benchmarks.phases.viewer import viewer_phase
 from benchmarks.report import markdown, render
 from benchmarks.servers import Env, background, free_port, wait_http
 from benchmarks.wrk import Wrk
 
-PHASES = ("servers", "viewer", "memory", "inprocess")
+PHASES = ("servers", "viewer", "memory", "inprocess", "reaper")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -97,7 +98,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " (default: --viewer-duration; 0 = none)",
     )
     parser.add_argument(
-        "--skip", default="", help="comma list of: servers,viewer,memory,inprocess"
+        "--reaper-streams", type=int, default=10_000, help="live streams one reap() checks"
+    )
+    parser.add_argument(
+        "--reaper-serial-streams",
+        type=int,
+        default=1_000,
+        help="streams of the serial run (concurrency 1), extrapolated to --reaper-streams",
+    )
+    parser.add_argument(
+        "--reaper-widths",
+        default="16",
+        help="comma list of BROADCAST_API_REAPER_CONCURRENCY values (default %(default)s)",
+    )
+    parser.add_argument(
+        "--reaper-delay", type=float, default=0.02, help="seconds the S3 stub takes per answer"
+    )
+    parser.add_argument("--reaper-stops", type=int, default=1_000, help="stops timed in a row")
+    parser.add_argument(
+        "--reaper-watched",
+        type=int,
+        default=50,
+        help="percent of live streams watched in one more run (0: none; default %(default)s)",
+    )
+    parser.add_argument(
+        "--skip", default="", help="comma list of: servers,viewer,memory,inprocess,reaper"
     )
     parser.add_argument(
         "--only",
@@ -113,8 +138,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.skip = ",".join(p for p in PHASES if p in skipped)
     args.viewer_connections = [int(x) for x in str(args.viewer_connections).split(",") if x]
     args.viewer_lengths = [int(x) for x in str(args.viewer_lengths).split(",") if x]
+    args.reaper_widths = [int(x) for x in str(args.reaper_widths).split(",") if x]
     if args.quick:
         args.duration, args.repeats, args.memory_starts, args.inprocess_n = 2.0, 1, 2000, 100
+        args.reaper_streams, args.reaper_serial_streams, args.reaper_stops = 2000, 200, 200
     if args.viewer_duration is None:
         args.viewer_duration = min(args.duration, 4.0)
     if args.viewer_paired is None:
@@ -253,6 +280,18 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 report["memory"] = memory_phase(
                     env, wrk, args.memory_starts, seconds, app_port, sides[-1]
+                )
+            # After the memory run (which takes what is left of --time-budget): its own
+            # stub, about a minute and a half.
+            if "reaper" not in skip and package:
+                report["reaper"] = reaper_phase(
+                    env,
+                    streams=args.reaper_streams,
+                    serial_streams=args.reaper_serial_streams,
+                    widths=args.reaper_widths,
+                    delay=args.reaper_delay,
+                    stops=args.reaper_stops,
+                    watched=args.reaper_watched,
                 )
     except Exception as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)

@@ -129,6 +129,36 @@ def render_viewer(viewer: dict[str, Any]) -> list[str]:
     return lines
 
 
+def render_reaper(reaper: dict[str, Any]) -> list[str]:
+    """The reaper section: one reap() serial against concurrent, and the stops' cost."""
+    lines = [
+        "",
+        f"Reaper: one reap() over live streams (1 in {reaper['idle_share']} idle), S3 stub"
+        f" answering each HEAD in {reaper['delay_ms']:g} ms (its own process), PostgreSQL,"
+        " a webhook endpoint, recordings closed by workers:",
+    ]
+    head = (
+        f"{'concurrency':>11} {'watched':>7} {'streams':>8} {'wall s':>7} {'streams/s':>9}"
+        f" {'10,000 streams':>15} {'ended':>6} {'HEADs':>6} {'in flight':>9}"
+    )
+    lines += [head, "-" * len(head)]
+    for run in reaper["runs"]:
+        ten_k = f"{run['wall_10k_s']:.1f} s" + (" (extr.)" if run["extrapolated"] else "")
+        watched = f"{run.get('watched_percent', 0)}%"
+        lines.append(
+            f"{run['width']:>11} {watched:>7} {run['streams']:>8} {run['wall_s']:>7.1f}"
+            f" {run['streams_per_s']:>9.0f} {ten_k:>15} {run['ended']:>6} {run['heads']:>6}"
+            f" {run['max_in_flight']:>9}"
+        )
+    for stop in reaper["stops"]:
+        lines.append(
+            f"  {stop['stops']} stop_stream calls in a row, recording closed by"
+            f" {stop['close']}: {stop['wall_s']:.1f} s ({stop['ms_per_stop']:.2f} ms each,"
+            f" {stop['s3_requests']} S3 GET/PUTs)"
+        )
+    return lines
+
+
 def render(report: dict[str, Any]) -> str:
     lines = []
     sides = report["sides"]
@@ -239,6 +269,9 @@ def render(report: dict[str, Any]) -> str:
 
     if report.get("viewer", {}).get("table"):
         lines += render_viewer(report["viewer"])
+
+    if report.get("reaper"):
+        lines += render_reaper(report["reaper"])
 
     mem = report.get("memory")
     if mem:

@@ -7,8 +7,9 @@ the row and leave the objects, and a live stream would skip its stop): *Delete s
 streams and their recordings* goes through ``lifecycle.deletion`` after a confirmation
 page, and needs the model's delete permission. The *Stop selected live streams* action
 needs the model's change permission. Credentials are never stored, so there is
-nothing secret to show. A host that swaps the model registers its own admin (it may
-reuse :class:`StreamAdmin`).
+nothing secret to show; the poster is shown (a small image in the list and on the
+stream's page) through its signed URL, as a viewer gets it. A host that swaps the model
+registers its own admin (it may reuse :class:`StreamAdmin`).
 
 Django's admin autodiscovery imports this module only, so it also imports the features'
 admin modules (``webhooks.admin``): they register when this one does, as before.
@@ -22,6 +23,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_permission_codename, get_user_model
 from django.template.response import TemplateResponse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -29,6 +31,7 @@ from broadcast_api.lifecycle.deletion import delete_streams
 from broadcast_api.models import StopReason, Stream
 from broadcast_api.permissions import holds_change_permission
 from broadcast_api.services import stop_streams
+from broadcast_api.viewing import poster_url
 from broadcast_api.webhooks import admin as webhooks_admin
 
 if TYPE_CHECKING:
@@ -48,7 +51,9 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         "stop_reason",
         "peak_viewer_count",
         "deleted_at",
+        "poster_thumbnail",
     ]
+    readonly_fields = ["poster"]
     list_filter = ["status", "type", "stop_reason"]
     list_select_related = ["owner"]
     date_hierarchy = "start_date"
@@ -58,6 +63,23 @@ class StreamAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     def get_search_fields(self, request: HttpRequest) -> list[str]:
         """By exact id, name, or the owner's username (whatever the user model calls it)."""
         return ["=id", "name", f"owner__{get_user_model().USERNAME_FIELD}"]
+
+    @admin.display(description=_("poster"))
+    def poster_thumbnail(self, obj: Any) -> str:
+        return self._poster(obj, height=36)
+
+    @admin.display(description=_("poster"))
+    def poster(self, obj: Any) -> str:
+        return self._poster(obj, height=180)
+
+    @staticmethod
+    def _poster(obj: Any, *, height: int) -> str:
+        """The stream's poster as an ``<img>``, or a dash. The admin's users are staff,
+        who may watch any stream, so it is signed as a viewer's is."""
+        url = poster_url(obj)
+        if url is None:
+            return "—"
+        return format_html('<img src="{}" alt="" style="height:{}px">', url, height)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

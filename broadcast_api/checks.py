@@ -20,6 +20,7 @@ from broadcast_api.conf import (
     LEGACY_S3_KEYS,
     MAX_CREDENTIALS_TTL,
     MAX_PRESIGNED_URL_TTL,
+    MAX_REAPER_CONCURRENCY,
     MIN_CREDENTIALS_TTL,
     conf,
 )
@@ -404,6 +405,13 @@ def _check_lifecycle() -> list[CheckMessage]:
         "IDLE_TIMEOUT", "Seconds without a playlist upload before a stream is idle.", "E016"
     )
     messages += _check_reconnect_window()
+    messages += positive_int(
+        "REAPER_CONCURRENCY",
+        "How many S3 requests broadcast_reap has in flight at once (default 16; 1 asks "
+        f"one stream after another; at most {MAX_REAPER_CONCURRENCY}, one thread each).",
+        "E016",
+        maximum=MAX_REAPER_CONCURRENCY,
+    )
     for name in ("MAX_DURATION", "MAX_LIVE_STREAMS_PER_USER"):
         if getattr(conf, name) is not None:
             messages += positive_int(name, "None (no limit) or a positive integer.", "E016")

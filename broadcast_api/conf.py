@@ -23,6 +23,7 @@ DEFAULT_DISCONNECT_TIMEOUT = 30
 MIN_CREDENTIALS_TTL = 900
 MAX_CREDENTIALS_TTL = 43200
 MAX_PRESIGNED_URL_TTL = 7 * 24 * 3600  # SigV4's limit
+MAX_REAPER_CONCURRENCY = 256  # one thread each
 
 # Legacy BROADCAST_SETTINGS["S3"] keys and the flat setting each one maps onto.
 LEGACY_S3_KEYS = {
@@ -242,6 +243,12 @@ class Settings:
     @property
     def MAX_DURATION(self) -> int | None:
         value: int | None = self._get("MAX_DURATION", None)
+        return value
+
+    @property
+    def REAPER_CONCURRENCY(self) -> int:
+        """S3 requests ``broadcast_reap`` has in flight at once (1: one after another)."""
+        value: int = self._get("REAPER_CONCURRENCY", 16)
         return value
 
     @property

@@ -46,6 +46,13 @@ class StreamEnded(BroadcastError):
     status_code = 409
 
 
+class PosterNotUploaded(BroadcastError):
+    """A poster was announced, but there is none under the stream's prefix (yet)."""
+
+    code = "poster_not_uploaded"
+    status_code = 409
+
+
 class LiveStreamLimitReached(BroadcastError):
     """The user already has ``BROADCAST_API_MAX_LIVE_STREAMS_PER_USER`` live streams."""
 

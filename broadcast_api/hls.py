@@ -1,7 +1,9 @@
-"""Where a stream's HLS lives in its bucket, shared by whoever reads or writes it.
+"""Where a stream's HLS and poster live in its bucket, shared by whoever reads or writes
+them.
 
 Playback serves the playlist, lifecycle closes it; both find it here, so neither
-imports the other.
+imports the other. The poster's name is the broadcast protocol's (every publisher
+writes it), not a setting.
 """
 
 from __future__ import annotations
@@ -9,13 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from broadcast_api.conf import conf
-from broadcast_api.policies import session_prefix
+from broadcast_api.policies import POSTER_NAME, session_prefix
 
 if TYPE_CHECKING:
     from broadcast_api.models import AbstractStream
 
 MEDIA_TYPE = "application/vnd.apple.mpegurl"
 ENDLIST = "#EXT-X-ENDLIST"
+# POSTER_NAME ("poster.jpg") is the policies' own: a resumed session's credentials may
+# write that one key beside their folder.
 
 # Tags that belong to the media segment after them (RFC 8216 4.3.2), so a cut keeps them
 # with their segment; every other tag before the first segment is the playlist's header.
@@ -50,3 +54,9 @@ def session_playlist_key(stream: AbstractStream, session: int, rendition: str = 
     :func:`playlist_key`, under the session's folder (``<prefix>/session-<n>``, the prefix
     itself for session 1)."""
     return f"{session_prefix(stream.s3_prefix, session)}/{rendition or conf.PLAYLIST_NAME}"
+
+
+def poster_key(stream: AbstractStream) -> str:
+    """The S3 key of the stream's poster, a JPEG its broadcaster rewrites every few
+    seconds: ``<prefix>/poster.jpg``."""
+    return f"{stream.s3_prefix}/{POSTER_NAME}"

@@ -33,6 +33,7 @@ EXAMPLE_STREAM = {
     "name": "some_name",
     "start_date": "2015-10-22 15:27:40",
     "playback_url": f"https://api.example.com/stream/{EXAMPLE_ID}/playlist.m3u8?token=...",
+    "thumbnail_url": None,
 }
 EXAMPLE_S3 = {
     "aws_access_key_id": "ASIAEXAMPLE",
@@ -229,6 +230,8 @@ OPERATIONS: dict[str, Operation] = {
                     "stream": {
                         **EXAMPLE_STREAM,
                         "stop_date": "2015-10-22 16:27:40",
+                        "thumbnail_url": f"https://bucket.s3.us-west-1.amazonaws.com/streams/"
+                        f"{EXAMPLE_ID}/poster.jpg?X-Amz-Algorithm=AWS4-HMAC-SHA256&...",
                         "viewer_count": 3,
                         "peak_viewer_count": 41,
                     }
@@ -327,6 +330,40 @@ OPERATIONS: dict[str, Operation] = {
             )
         ],
         links={"StopStream": links_from_stream_id()["StopStream"]},
+    ),
+    "poster": Operation(
+        operation_id="stream_poster",
+        summary="Announce a stream's poster",
+        description=(
+            "The broadcaster calls it, with no body, after its first successful upload of "
+            "`<s3_bucket_path>/poster.jpg`, live or ended. The server checks (one HEAD with "
+            "its own identity) and from then on the stream's representations carry a "
+            "signed `thumbnail_url`. Owner only; idempotent (a repeat makes no S3 request). "
+            "A broadcaster that never announces still gets its poster recorded after the "
+            "stop, when the server looks once."
+        ),
+        success="The stream, with its `thumbnail_url`.",
+        errors={
+            **AUTH_ERRORS,
+            404: NOT_FOUND,
+            409: error(
+                "There is no poster under the stream's prefix (`poster_not_uploaded`): "
+                "upload it first.",
+                (
+                    "No poster",
+                    {
+                        "code": "poster_not_uploaded",
+                        "detail": "No poster has been uploaded under the stream's prefix yet.",
+                    },
+                ),
+            ),
+            503: error(
+                "S3 failed (`storage_unavailable`, with a `reason`) or the database did "
+                "(`database_unavailable`); nothing was recorded: retry.",
+            ),
+        },
+        parameters=[STREAM_ID_IN_PATH, RETRY_AFTER],
+        request_body=False,
     ),
     "partial_update": Operation(
         operation_id="stream_update",

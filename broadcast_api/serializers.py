@@ -21,7 +21,7 @@ from rest_framework.serializers import ListSerializer
 from broadcast_api import viewers
 from broadcast_api.credentials import StorageGrant
 from broadcast_api.models import StreamStatus, StreamType
-from broadcast_api.viewing import playback_url
+from broadcast_api.viewing import playback_url, thumbnail_url
 
 SEED_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -70,6 +70,28 @@ class PlaybackUrlField(serializers.Field):  # type: ignore[type-arg]
             except NoReverseMatch:
                 url = None
         return playback_url(value, request=request, url=url)
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "nullable": True,
+        "description": "The stream's poster, a JPEG its broadcaster rewrites every few "
+        "seconds (the recording's poster once it ends); null until the server has seen "
+        "one. Signed as media are (S3 presigned, or CloudFront), or under "
+        "BROADCAST_API_PLAYBACK_BASE_URL; it expires with them.",
+    }
+)
+class ThumbnailUrlField(serializers.Field):  # type: ignore[type-arg]
+    """The stream's ``thumbnail_url`` (``broadcast_api.viewing.thumbnail_url``): signed
+    without a network call or a query, from the row's ``poster_uploaded_at``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:
+        return thumbnail_url(value, request=self.context.get("request"))
 
 
 @extend_schema_field(
@@ -177,6 +199,7 @@ class StartedStreamSerializer(serializers.Serializer[Any]):
     start_date = SeedDateTimeField()
     # Added beside the seed's keys:
     playback_url = PlaybackUrlField()
+    thumbnail_url = ThumbnailUrlField()
 
 
 class StoppedStreamSerializer(StartedStreamSerializer):
@@ -264,6 +287,7 @@ class StreamSerializer(serializers.Serializer[Any]):
     title = serializers.CharField(read_only=True)
     description = serializers.CharField(read_only=True)
     playback_url = PlaybackUrlField()
+    thumbnail_url = ThumbnailUrlField()
     viewer_count = ViewerCountField()
     peak_viewer_count = serializers.IntegerField(
         read_only=True,

@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from django.core.cache import caches
-from django.utils import timezone
 
 from broadcast_api.conf import conf
 from broadcast_api.hls import ENDLIST, is_segment_tag, playlist_key, session_playlist_key
@@ -90,10 +89,12 @@ class Joined:
     body: str = ""  # the segments, later sessions' URIs made relative; ends with a newline
     target: int = 0  # the largest EXT-X-TARGETDURATION seen
     ended: bool = False  # the last session joined ends with EXT-X-ENDLIST
+    last_modified: datetime | None = None  # when the newest session joined was written
 
-    def then(self, text: str, folder: str) -> Joined:
+    def then(self, text: str, folder: str, last_modified: datetime | None = None) -> Joined:
         """These sessions, then the playlist ``text`` of a session in ``folder``
-        (relative to the stream's playlist; ``""``: the stream's own folder)."""
+        (relative to the stream's playlist; ``""``: the stream's own folder), written at
+        ``last_modified``."""
         text = text.replace("\r\n", "\n")
         header, body = _split(text)
         stripped = body.rstrip()
@@ -106,11 +107,12 @@ class Joined:
             body = URI_ATTRIBUTE_RE.sub(rf"\g<1>{folder}/", URI_LINE_RE.sub(f"{folder}/", body))
         match = TARGET_RE.search(header)
         target = max(self.target, int(match.group(1)) if match else 0)
+        written = last_modified or self.last_modified
         if not self.header:
-            return Joined(header=header, body=body, target=target, ended=ended)
+            return Joined(header, body, target, ended, written)
         if body and self.body:
             body = f"{DISCONTINUITY}\n{body}"
-        return replace(self, body=self.body + body, target=target, ended=ended)
+        return Joined(self.header, self.body + body, target, ended, written)
 
     def text(self) -> str:
         """The joined playlist; with ``EXT-X-ENDLIST`` if the last session wrote it."""
@@ -168,13 +170,15 @@ def read_sessions(
         text = current.body.decode("utf-8", errors="replace")
         if not earlier.header and is_master(text):  # only this session wrote a master
             return replace(current, etag=tag + current.etag)
-        earlier = earlier.then(text, relative_dir(stream, session, rendition))
-    if not earlier.header:
+        earlier = earlier.then(
+            text, relative_dir(stream, session, rendition), current.last_modified
+        )
+    if not earlier.header or earlier.last_modified is None:
         raise ObjectNotFound()
     return StoredObject(
         body=earlier.text().encode(),
         etag=tag + (current.etag if current is not None else ""),
-        last_modified=current.last_modified if current is not None else timezone.now(),
+        last_modified=earlier.last_modified,  # the earlier session's until this one writes
     )
 
 
@@ -193,7 +197,8 @@ def _earlier_sessions(stream: AbstractStream, rendition: str) -> Joined | Stored
         text = stored.body.decode("utf-8", errors="replace")
         if not joined.header and (is_master(text) or joined_already(stream, text, rendition)):
             return stored
-        joined = joined.then(text, relative_dir(stream, session, rendition) if session > 1 else "")
+        folder = relative_dir(stream, session, rendition) if session > 1 else ""
+        joined = joined.then(text, folder, stored.last_modified)
     return joined
 
 

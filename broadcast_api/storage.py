@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("broadcast_api.storage")
 
 MISSING_CODES = frozenset({"NoSuchKey", "NotFound", "404"})
+DEFAULT_POOL_CONNECTIONS = 10  # botocore's default max_pool_connections
 DENIED_CODES = frozenset({"AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"})
 
 
@@ -76,7 +77,11 @@ class S3Storage:
             region_name=conf.S3_REGION,
             endpoint_url=conf.S3_ENDPOINT_URL,
             config=aws_client_config(
-                signature_version="s3v4", s3={"addressing_style": addressing}
+                signature_version="s3v4",
+                s3={"addressing_style": addressing},
+                # One connection per reaper thread (and botocore's 10 for the playlist
+                # refreshes), so the reaper's HEADs never queue for a connection.
+                max_pool_connections=pool_connections(),
             ),
             **server_credentials(),
         )
@@ -212,6 +217,14 @@ class S3Storage:
         else:  # the exception's class name only: its message may quote a request
             logger.warning("S3 %s failed: %s (%s)", operation, reason, type(exc).__name__)
         return StorageUnavailable("Storage is unavailable.", reason=reason)
+
+
+def pool_connections() -> int:
+    """The S3 client's connection pool: wide enough for the reaper's threads (a bad
+    setting, reported by check E016, falls back to botocore's default)."""
+    width = conf.REAPER_CONCURRENCY
+    valid = isinstance(width, int) and not isinstance(width, bool)
+    return max(DEFAULT_POOL_CONNECTIONS, width if valid else 0)
 
 
 _storages: dict[str, S3Storage] = {}

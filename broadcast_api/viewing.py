@@ -10,11 +10,16 @@ Two modes, chosen by ``BROADCAST_API_PLAYBACK_BASE_URL``:
   token. A private stream's URL carries ``?token=``: a value signed with Django's signing
   framework, naming that stream and valid for ``BROADCAST_API_PLAYBACK_TOKEN_TTL``
   seconds from when it was made, so a player can open it without cookies or headers.
+
+``thumbnail_url`` is the stream's poster (``<prefix>/poster.jpg``, once the server has
+seen it): under the public base URL in public mode, else signed as media is
+(``BROADCAST_API_MEDIA_SIGNER``: S3 presigned, or CloudFront).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -24,13 +29,17 @@ from django.core.signing import BadSignature, Signer
 from django.urls import NoReverseMatch, reverse
 
 from broadcast_api.conf import conf
-from broadcast_api.hls import playlist_key
+from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.hls import playlist_key, poster_key
+from broadcast_api.signers import get_media_signer
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
     from rest_framework.request import Request
 
     from broadcast_api.models import AbstractStream
+
+logger = logging.getLogger("broadcast_api.playback")
 
 TOKEN_SALT = "broadcast_api.playback"
 PLAYLIST_URL_NAME = "broadcast_api:stream-playlist"
@@ -147,3 +156,43 @@ def playback_url(
     if request is not None and not getattr(stream, "is_public", False):
         url += "?" + urlencode({"token": playback_token(stream.pk)})
     return url
+
+
+def thumbnail_url(
+    stream: AbstractStream, *, request: HttpRequest | Request | None = None
+) -> str | None:
+    """Where a list or a player gets the stream's poster; ``None`` until the server has
+    seen one (``poster_uploaded_at``, set when the broadcaster announces it or after
+    the stop).
+
+    A signed URL is a capability: as with ``playback_url``'s token, a stream that is not
+    public gets it only with ``request`` (a representation is only shown to those who
+    may watch), never in a webhook payload or the function API's answers.
+    """
+    if request is None and not conf.PLAYBACK_BASE_URL and not getattr(stream, "is_public", False):
+        return None
+    return poster_url(stream)
+
+
+def poster_url(stream: AbstractStream) -> str | None:
+    """The poster's URL for someone who may watch ``stream`` (``None`` before it exists,
+    and once the stream is being deleted: its objects are going).
+
+    Public mode: ``<PLAYBACK_BASE_URL>/<prefix>/poster.jpg``. Otherwise signed by the
+    media signer (S3 presigned, or CloudFront), valid for its ``url_lifetime()``, with no
+    network call. A signer that fails gives ``None`` (logged): a missing picture must
+    not fail a list or a stop.
+    """
+    if getattr(stream, "poster_uploaded_at", None) is None:
+        return None
+    if getattr(stream, "deleted_at", None) is not None:
+        return None
+    key = poster_key(stream)
+    if conf.PLAYBACK_BASE_URL:
+        return f"{conf.PLAYBACK_BASE_URL}/{key}"
+    signer = get_media_signer()
+    try:
+        return signer.sign(key, bucket=stream.s3_bucket, expires_in=signer.url_lifetime())
+    except StorageUnavailable as exc:
+        logger.warning("stream %s: poster URL not signed (%s)", stream.pk, exc.reason)
+        return None

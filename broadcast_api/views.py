@@ -10,8 +10,9 @@ Customise it the DRF way, by subclassing and registering the subclass::
 Swap a response by pointing ``start_response_serializer_class`` (or
 ``stop_response_serializer_class``, ``serializer_class``) at a subclass of ours. Hooks:
 ``get_queryset``, ``perform_start``, ``perform_refresh``, ``perform_resume``,
-``perform_stop``, ``perform_destroy``; stop is always ``get_object()`` then
-``perform_stop()``, delete ``get_object()`` then ``perform_destroy()``.
+``perform_update``, ``perform_stop``, ``perform_destroy``, ``perform_announce_poster``;
+stop is always ``get_object()`` then ``perform_stop()``, delete ``get_object()`` then
+``perform_destroy()``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from broadcast_api.lifecycle.deletion import delete_stream
 from broadcast_api.models import AbstractStream, StopReason, get_stream_model
 from broadcast_api.permissions import IsOwnerOrStaff
 from broadcast_api.playback.views import PlaylistMixin
+from broadcast_api.posters import record_poster
 from broadcast_api.schema import StreamSchema
 from broadcast_api.serializers import (
     StartStreamResponseSerializer,
@@ -129,6 +131,7 @@ class StreamViewSet(
     resume_response_serializer_class = StartStreamResponseSerializer
     partial_update_serializer_class = StreamUpdateSerializer
     partial_update_response_serializer_class = StreamSerializer
+    poster_response_serializer_class = StreamSerializer
     # DRF's ScopedRateThrottle reads it; start sets "broadcast_start" (see the README).
     throttle_scope: str | None = None
     # The responses are a JSON contract; the browsable API's negotiation costs ~0.1 ms.
@@ -152,7 +155,7 @@ class StreamViewSet(
         if self.action == "playlist":  # a stream being deleted is no longer watched
             return get_stream_model()._default_manager.filter(deleted_at__isnull=True)
         # Only the owner lists its streams, refreshes their credentials and edits them.
-        owner_only = self.action in {"list", "credentials", "resume", "partial_update"}
+        owner_only = self.action in {"list", "credentials", "resume", "partial_update", "poster"}
         queryset = streams_for(self.request.user, include_others_for_staff=not owner_only)
         # Never upload into a prefix being emptied, nor begin a session there.
         if self.action in {"credentials", "resume"}:
@@ -222,6 +225,17 @@ class StreamViewSet(
 
     def perform_resume(self, stream: AbstractStream) -> StartResult:
         return resume_stream(stream)
+
+    # -- the poster ---------------------------------------------------------------------
+
+    @action(detail=True, methods=["post"])
+    def poster(self, request: Request, id: str | None = None) -> Response:
+        """The owner says the poster is uploaded; the server checks (live or ended)."""
+        stream = self.perform_announce_poster(self.get_object())
+        return Response(self.get_response_serializer(stream).data)
+
+    def perform_announce_poster(self, stream: AbstractStream) -> AbstractStream:
+        return record_poster(stream)
 
     # -- edit ---------------------------------------------------------------------------
 

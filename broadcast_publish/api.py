@@ -1,4 +1,5 @@
-"""The calls a broadcaster makes: start, refresh credentials, stop (stdlib HTTP).
+"""The calls a broadcaster makes: start, refresh credentials, announce the poster, stop
+(stdlib HTTP).
 
 Authentication is the host's: a DRF token (``Authorization: Token …``, the docs'
 installation page sets up ``TokenAuthentication``) or HTTP Basic (the example project).
@@ -89,7 +90,7 @@ class UploadTarget:
 
 class BroadcastApi:
     """A client of ``POST /stream/start/``, ``/stream/<id>/credentials/``,
-    ``/stream/<id>/resume/`` and ``/stream/stop/``."""
+    ``/stream/<id>/resume/``, ``/stream/<id>/poster/`` and ``/stream/stop/``."""
 
     def __init__(
         self,
@@ -137,6 +138,11 @@ class BroadcastApi:
         session's folder). Retried: a lost answer's session is left empty, harmlessly."""
         quoted = urllib.parse.quote(stream_id, safe="")
         return self._retried(f"/stream/{quoted}/resume/", {}, attempts=attempts)
+
+    def announce_poster(self, stream_id: str) -> dict[str, Any]:
+        """Say the poster is uploaded; the answer is the stream, with its
+        ``thumbnail_url``. Not retried here: the next poster upload tries again."""
+        return self._post(f"/stream/{stream_id}/poster/", {})
 
     def _retried(self, path: str, form: dict[str, str], *, attempts: int) -> dict[str, Any]:
         delay = 0.5

@@ -146,6 +146,7 @@ class Broadcaster:
                 renditions=tuple(r.name for r in encoder.renditions),
                 delete_uploaded=not self.options.keep_workdir,
                 on_first_upload=lambda: emit("first_upload", stream_id=target.stream_id),
+                on_poster=lambda: self._announce_poster(target),
             )
             for rendition in encoder.renditions:
                 (outdir / rendition.name).mkdir()
@@ -204,6 +205,25 @@ class Broadcaster:
         if new.path != target.path:  # another publisher resumed the stream: its folder
             raise ApiError(f"stream {target.stream_id} was resumed elsewhere; not uploading")
         return new
+
+    def _announce_poster(self, target: UploadTarget) -> bool:
+        """``POST .../poster/`` after a poster upload: ``True`` when done with it. A
+        failure is logged and left to the next poster; a server without the endpoint
+        (404, 405: older than the poster) is not asked again."""
+        try:
+            answer = self.api.announce_poster(target.stream_id)
+        except ApiError as exc:
+            if exc.status in (404, 405):
+                log.warning("the server does not take posters (%s); not announcing", exc.status)
+                return True
+            log.warning("poster not announced (%s); the next poster tries again", exc)
+            return False
+        emit(
+            "poster_announced",
+            stream_id=target.stream_id,
+            thumbnail_url=answer.get("thumbnail_url"),
+        )
+        return True
 
     def _final_sync(self, sync: HlsMirror) -> bool:
         for _ in range(5):

@@ -3,7 +3,8 @@
 For each media playlist (one, or one per rendition): every segment it lists that was not
 uploaded yet, then the playlist itself, so a playlist in S3 never names a missing
 segment. The master playlist (several renditions) goes up once every rendition's
-playlist is there. The poster goes up whenever ffmpeg has written a new one. Nothing is
+playlist is there. The poster goes up whenever ffmpeg has written a new one, and after
+the first one that arrives ``on_poster`` announces it (until it succeeds). Nothing is
 uploaded twice under one name, except the playlists and the poster, which are meant to
 change.
 """
@@ -57,6 +58,9 @@ class HlsMirror:
     poster_mtime: float = 0.0
     posters_sent: int = 0
     on_first_upload: Callable[[], None] | None = None
+    # Announces the poster; True once the server has it (then never called again).
+    on_poster: Callable[[], bool] | None = None
+    poster_announced: bool = False
 
     @property
     def media_playlists(self) -> list[str]:
@@ -157,3 +161,5 @@ class HlsMirror:
             return
         self.poster_mtime = mtime
         self.posters_sent += 1
+        if not self.poster_announced and self.on_poster is not None:
+            self.poster_announced = self.on_poster()

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from devtools.publisher import Broadcaster
 
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-PUBLISHER_EVENTS = ["live", "segment", "lag", "error", "stopped", "credentials"]
+PUBLISHER_EVENTS = ["live", "segment", "lag", "error", "stopped", "credentials", "poster"]
 # Every event of the page's publisher (window.broadcastPublisher), with its time.
 RECORD_EVENTS = """types => { window.seen = [];
     for (const type of types) window.broadcastPublisher.addEventListener(type,

@@ -14,7 +14,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from django.core.cache import caches
 
 from tests.servers import broadcaster_s3, require_or_skip
 
@@ -99,14 +98,19 @@ def redis_cache(settings: Any) -> Iterator[str]:
         redis.Redis(host="127.0.0.1", port=6379, socket_timeout=2).ping()
     except Exception as exc:  # ImportError, or the server is not there
         require_or_skip("redis", f"Redis is not reachable at 127.0.0.1:6379 ({exc!r})")
+    prefix = f"test-{uuid.uuid4().hex[:8]}"
     settings.CACHES = {
         **settings.CACHES,
         "shared": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": "redis://127.0.0.1:6379/7",
-            "KEY_PREFIX": f"test-{uuid.uuid4().hex[:8]}",
+            "KEY_PREFIX": prefix,
         },
     }
     settings.BROADCAST_API_PLAYLIST_CACHE = "shared"
     yield "shared"
-    caches["shared"].clear()
+    # Only this test's keys: ``clear()`` would flush the database other runs share.
+    client = redis.Redis(host="127.0.0.1", port=6379, db=7)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)

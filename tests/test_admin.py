@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html as html_module
+import re
 import uuid
 from typing import Any
 
 import pytest
+import requests
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth.models import Permission
@@ -13,6 +16,7 @@ from django.test import RequestFactory
 from django.urls import include, path, reverse
 
 from broadcast_api.models import Stream, get_stream_model
+from tests.servers import broadcaster_s3
 
 # tests/urls.py does not mount the admin; this module is the URLconf of its tests.
 urlpatterns = [
@@ -184,3 +188,39 @@ def test_the_stop_action_needs_the_change_permission(
     assert "stop_selected" not in changelist.content.decode()
     client.post(url, {"action": "stop_selected", helpers.ACTION_CHECKBOX_NAME: [stream_id]})
     assert get_stream_model()._default_manager.get(pk=stream_id).status == "live"
+
+
+def test_the_poster_shows_as_an_image_in_the_list_and_on_the_page(
+    sts: Any, client_for: Any, user: Any, admin_client: Any
+) -> None:
+    """A small picture, signed as a viewer's: the server's secret is not in it, and it
+    serves the poster over HTTP."""
+    client = client_for(user)
+    started = start(client, "with-a-poster")
+    stream_id = started["stream"]["id"]
+    bare_id = start(client, "without-a-poster")["stream"]["id"]
+    jpeg = b"\xff\xd8\xff\xe0 admin poster \xff\xd9"
+    broadcaster_s3(started).put_object(
+        Bucket="broadcast-test",
+        Key=f"{started['endpoint']['S3']['s3_bucket_path']}/poster.jpg",
+        Body=jpeg,
+    )
+    assert client.post(f"/stream/{stream_id}/poster/").status_code == 200
+
+    changelist = admin_client.get(reverse(CHANGELIST)).content.decode()
+    change = admin_client.get(reverse("admin:broadcast_api_stream_change", args=[stream_id]))
+    bare = admin_client.get(reverse("admin:broadcast_api_stream_change", args=[bare_id]))
+    images = [
+        re.findall(r'<img src="([^"]+/poster\.jpg[^"]*)"', html)
+        for html in (changelist, change.content.decode())
+    ]
+    assert [len(found) for found in images] == [1, 1]  # the stream without one shows none
+    assert 'style="height:36px"' in changelist
+    assert "poster" in bare.content.decode()
+    assert "poster.jpg" not in bare.content.decode()
+    for [src] in images:
+        url = html_module.unescape(src)
+        assert "X-Amz-Signature=" in url
+        assert "testing-server-secret" not in url
+        fetched = requests.get(url, timeout=10)
+        assert (fetched.status_code, fetched.content) == (200, jpeg)

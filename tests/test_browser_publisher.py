@@ -5,7 +5,9 @@ chromium's fake camera and microphone, encodes with WebCodecs and uploads fMP4 H
 straight to moto's S3 over HTTP (the bucket has a CORS rule for the page's origin and no
 public access). Then a second page plays the stream's ``playback_url`` in hls.js; after
 stop, the playlist lists every segment with ``#EXT-X-ENDLIST`` and ffmpeg decodes the
-recording from its first frame to its last. The glass-to-glass latency (the wall-clock
+recording from its first frame to its last. The tab's poster is announced, and its
+``thumbnail_url`` (the player page's ``poster``) serves a JPEG that ffmpeg decodes. The
+glass-to-glass latency (the wall-clock
 time of the frame hls.js shows, from ``EXT-X-PROGRAM-DATE-TIME``, against now) goes to
 ``test-output/latency-browser.txt``.
 
@@ -17,7 +19,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import statistics
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -27,6 +31,7 @@ from urllib.parse import urlsplit
 
 import m3u8
 import pytest
+import requests
 
 from devtools.media import decode_errors, decoder_ffmpeg
 from devtools.stack import Stack, start_stack
@@ -68,11 +73,35 @@ def test_a_tab_broadcasts_into_the_bucket_and_the_recording_plays(
     codecs = publisher_page.locator("#codecs").inner_text()
     assert codecs == "avc + opus"  # chromium on Linux encodes no AAC
 
+    # The first poster is uploaded, then announced: the stream's thumbnail_url.
+    publisher_page.wait_for_function("window.seen.some(e => e.type === 'poster')", timeout=20_000)
+    thumbnail = publisher_page.evaluate(
+        "window.seen.find(e => e.type === 'poster').detail.thumbnailUrl"
+    )
+    poster = requests.get(thumbnail, timeout=10)
+    assert poster.status_code == 200
+    assert poster.headers["Content-Type"] == "image/jpeg"
+    (tmp_path / "poster.jpg").write_bytes(poster.content)
+    assert decode_errors(ffmpeg, tmp_path / "poster.jpg") == (0, "")
+    probed = subprocess.run(
+        [ffmpeg, "-hide_banner", "-nostdin", "-i", str(tmp_path / "poster.jpg")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    ).stderr
+    size = re.search(r"Video: mjpeg.*?, (\d+)x(\d+)", probed)
+    assert size is not None, probed
+    assert int(size[1]) == 640  # the tab draws its posters 640 pixels wide
+    assert 0 < int(size[2]) <= 640
+
     # A second page watches the live stream through its playback URL, in hls.js.
     viewer = browser.new_page()
     viewer.on("pageerror", lambda exc: errors.append(str(exc)))
     wait_for_segments(publisher_page, 4)
     viewer.goto(f"{base}/watch/{stream_id}/")
+    # The player page shows the poster until the video plays.
+    assert "/poster.jpg?" in viewer.evaluate("document.getElementById('video').poster")
     viewer.wait_for_function(
         "(() => { const v = document.getElementById('video');"
         " return v.currentTime > 0 && !v.paused && v.readyState >= 3; })()",

@@ -58,6 +58,7 @@ def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None
     settings.BROADCAST_API_RECONNECT_WINDOW = 90
     settings.BROADCAST_API_DISCONNECT_TIMEOUT = 20
     settings.BROADCAST_API_MAX_DURATION = 4 * 3600
+    settings.BROADCAST_API_REAPER_CONCURRENCY = 64
     settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
     settings.BROADCAST_API_FINALIZE_RECORDINGS = False
     settings.BROADCAST_API_RECORDING_RETENTION = timedelta(days=30)
@@ -176,6 +177,10 @@ ERRORS = [
     ("MAX_DURATION", -5, "broadcast_api.E016"),
     ("MAX_DURATION", "3600", "broadcast_api.E016"),
     ("MAX_LIVE_STREAMS_PER_USER", 0, "broadcast_api.E016"),
+    ("REAPER_CONCURRENCY", 0, "broadcast_api.E016"),
+    ("REAPER_CONCURRENCY", "16", "broadcast_api.E016"),
+    ("REAPER_CONCURRENCY", True, "broadcast_api.E016"),
+    ("REAPER_CONCURRENCY", 257, "broadcast_api.E016"),
     ("FINALIZE_RECORDINGS", "yes", "broadcast_api.E016"),
     # E028: the reconnect window and the disconnect timeout below it
     ("RECONNECT_WINDOW", 0, "broadcast_api.E028"),

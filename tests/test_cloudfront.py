@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -27,6 +28,7 @@ from broadcast_api.playback.checks import check_media_signer
 from broadcast_api.playback.cloudfront import CloudFrontSigner, rounded_expiry
 
 SIGNER = "broadcast_api.playback.cloudfront.CloudFrontSigner"
+DEFAULT_SIGNER = "broadcast_api.playback.signers.S3PresignedUrlSigner"
 KEY_ID = "K2JCJMDEHXQW5F"
 DOMAIN = "d111111abcdef8.cloudfront.net"
 
@@ -183,3 +185,32 @@ def test_a_bad_key_at_signing_is_storage_unavailable_without_the_key(
         CloudFrontSigner().sign("k/seg.ts", bucket="b", expires_in=60)
     assert raised.value.reason == "cdn_signing_key"
     assert secret[40:80] not in str(raised.value) + caplog.text
+
+
+@pytest.mark.django_db
+def test_the_poster_is_cloudfront_signed_in_the_representations(
+    start: Any, client_for: Any, user: Any, configured: Any, rsa_key: rsa.RSAPrivateKey
+) -> None:
+    """With the CloudFront signer, ``thumbnail_url`` is a CloudFront signed URL of the
+    poster's key (announced against moto over HTTP), like the playlist's segments."""
+    configured.BROADCAST_API_MEDIA_SIGNER = DEFAULT_SIGNER  # the announce signs nothing
+    broadcast = start()
+    broadcast.upload("poster.jpg", b"\xff\xd8\xff\xd9")
+    client = client_for(user)
+    assert (
+        client.post(f"/stream/{broadcast.id}/poster/")
+        .json()["thumbnail_url"]
+        .startswith(
+            "http://127.0.0.1:"  # moto's presigned URL, the control
+        )
+    )
+    configured.BROADCAST_API_MEDIA_SIGNER = SIGNER
+    urls = [
+        client.get(f"/stream/{broadcast.id}/").json()["thumbnail_url"],
+        client.get("/stream/").json()["results"][0]["thumbnail_url"],
+        client.post("/stream/stop/", {"id": broadcast.id}).json()["stream"]["thumbnail_url"],
+    ]
+    for url in urls:
+        assert url.startswith(f"https://{DOMAIN}/{broadcast.prefix}/poster.jpg?")
+        expires = verify(url, rsa_key.public_key())
+        assert expires >= time.time() + 3600  # PLAYBACK_URL_TTL, rounded up to a step

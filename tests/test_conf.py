@@ -51,6 +51,7 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "RECONNECT_WINDOW": (120, int),
     "DISCONNECT_TIMEOUT": (30, int),
     "MAX_DURATION": (None, None),
+    "REAPER_CONCURRENCY": (16, int),
     "FINALIZE_RECORDINGS": (True, bool),
     "RECORDING_RETENTION": (None, None),
     "ON_OWNER_DELETE": ("keep", str),

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import signal
+import subprocess
 import threading
 import time
 import urllib.error
@@ -46,6 +48,31 @@ def http_get(
 
 def header(headers: dict[str, str], name: str) -> str:
     return next((v for k, v in headers.items() if k.lower() == name.lower()), "")
+
+
+def picture_size(ffmpeg: str, image: Path) -> tuple[str, int, int]:
+    """The codec and size ffmpeg reads from an image (``mjpeg``, width, height)."""
+    result = subprocess.run(
+        [ffmpeg, "-hide_banner", "-nostdin", "-i", str(image)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    found = re.search(r"Video: (\w+).*?, (\d+)x(\d+)", result.stderr)
+    assert found is not None, result.stderr
+    return found[1], int(found[2]), int(found[3])
+
+
+def assert_thumbnail_decodes(ffmpeg: str, url: str, path: Path) -> None:
+    """``thumbnail_url``, fetched anonymously over HTTP as an ``<img>`` does: a JPEG of
+    the publisher's 640-pixel-wide poster (from a 640x360 picture), decoding cleanly."""
+    status, headers, body = http_get(url)
+    assert status == 200, body[:200]
+    assert header(headers, "Content-Type") == "image/jpeg"
+    path.write_bytes(body)
+    assert decode_errors(ffmpeg, path) == (0, "")
+    assert picture_size(ffmpeg, path) == ("mjpeg", 640, 360)
 
 
 class PlaylistWatcher(threading.Thread):
@@ -91,6 +118,7 @@ def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: 
         stream = started["stream"]
         stream_id = stream["id"]
         assert stream["name"] == "e2e broadcast"
+        assert stream["thumbnail_url"] is None  # no poster yet
         assert started["s3_bucket_path"].endswith(stream_id)
         playback_url = stream["playback_url"]
         assert playback_url.startswith(
@@ -98,6 +126,17 @@ def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: 
         )
         watcher = PlaylistWatcher(playback_url)
         watcher.start()
+        # The poster, announced after its first upload: live, the API hands it out.
+        announced = publisher.wait_event("poster_announced", timeout=BROADCAST_SECONDS + 10)
+        assert announced["stream_id"] == stream_id
+        status, _, body = http_get(
+            f"{demo_stack.base_url}/stream/{stream_id}/", auth=("demo", "demo")
+        )
+        live = json.loads(body)
+        assert live["status"] == "live"
+        assert live["thumbnail_url"]
+        assert_thumbnail_decodes(ffmpeg, live["thumbnail_url"], tmp_path / "live.jpg")
+        assert_thumbnail_decodes(ffmpeg, announced["thumbnail_url"], tmp_path / "event.jpg")
         returncode = publisher.process.wait(timeout=BROADCAST_SECONDS + 40)
         watcher.done.set()
         watcher.join(timeout=15)
@@ -115,8 +154,12 @@ def test_publisher_broadcasts_a_playable_recording(demo_stack: Stack, tmp_path: 
     detail = json.loads(body)
     assert detail["status"] == "ended"
     assert detail["stop_date"]
+    # The recording keeps its poster.
+    assert_thumbnail_decodes(ffmpeg, detail["thumbnail_url"], tmp_path / "ended.jpg")
+    assert stopped["thumbnail_url"]
 
-    # The example project's own receiver got both events, signatures verified.
+    # The example project's own receiver got the events, signatures verified: started,
+    # stopped, and the closed recording (issue 18's stream.recording_ready).
     status, _, body = http_get(f"{demo_stack.base_url}/events/?format=json")
     received = [e for e in json.loads(body)["events"] if e["stream"] == stream_id]
     assert sorted(e["type"] for e in received) == [

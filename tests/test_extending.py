@@ -120,7 +120,14 @@ def test_a_swapped_response_serializer_changes_the_response_and_the_schema(
     body = client_for(user).post("/channel/stream/start/?type=hls&name=news").json()
     assert body["stream"]["channel"] == "channel-news"
     # The seed's keys are untouched beside the new one.
-    assert set(body["stream"]) == {"id", "name", "start_date", "playback_url", "channel"}
+    assert set(body["stream"]) == {
+        "id",
+        "name",
+        "start_date",
+        "playback_url",
+        "thumbnail_url",
+        "channel",
+    }
     assert set(body["endpoint"]["S3"]) >= {"aws_access_key_id", "s3_bucket_path"}
     stopped = client_for(user).post("/channel/stream/stop/", {"id": body["stream"]["id"]})
     assert "channel" not in stopped.json()["stream"]  # only start's serializer was swapped

@@ -185,6 +185,7 @@ def test_every_operation_conforms_to_the_schema(
         "POST /stream/{id}/credentials/",
         "POST /stream/{id}/resume/",
         "PATCH /stream/{id}/",
+        "POST /stream/{id}/poster/",
         "DELETE /stream/{id}/",
     }
     assert tally.examples >= len(tally.operations) * MAX_EXAMPLES

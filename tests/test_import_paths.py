@@ -28,6 +28,9 @@ MOVED = {
         "token_stream_id": "broadcast_api.viewing",
         "playlist_key": "broadcast_api.hls",
     },
+    "broadcast_api.playback.signers": dict.fromkeys(
+        ["MediaSigner", "S3PresignedUrlSigner", "get_media_signer"], "broadcast_api.signers"
+    ),
     "broadcast_api.playlists": dict.fromkeys(
         [
             "CACHE_KEY_PREFIX",

@@ -20,6 +20,7 @@ from rest_framework.test import APIClient
 
 from broadcast_api import lifecycle
 from broadcast_api.deferred import FRAMEWORK, task_backend
+from broadcast_api.lifecycle.reaper import FINALIZE_RETRY_AFTER
 from broadcast_api.models import get_stream_model
 from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port
@@ -394,7 +395,8 @@ def test_a_failed_close_never_fails_the_stop_and_reap_retries_it(
     assert response.status_code == 200
     assert rows().get(pk=body["stream"]["id"]).finalized_at is None
     settings.BROADCAST_API_S3_ENDPOINT_URL = endpoint
-    report = lifecycle.reap()
+    assert lifecycle.reap().finalized == []  # its task's turn: not retried at once
+    report = lifecycle.reap(now=timezone.now() + FINALIZE_RETRY_AFTER)
     assert [str(stream.pk) for stream in report.finalized] == [body["stream"]["id"]]
     assert stored_playlist(sts, body).endswith("#EXT-X-ENDLIST\n")
 

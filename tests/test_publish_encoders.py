@@ -15,6 +15,7 @@ with no public access):
 from __future__ import annotations
 
 import json
+import os
 import posixpath
 import statistics
 import subprocess
@@ -22,7 +23,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urljoin
 
 import m3u8
@@ -32,6 +33,7 @@ from broadcast_publish.cli import parse_args
 from broadcast_publish.encoder import EncoderSettings, build_command
 from broadcast_publish.ladder import DEFAULT_RENDITIONS, LADDER, parse_renditions
 from broadcast_publish.layout import PLAYLIST_NAME, POSTER_NAME
+from broadcast_publish.sync import HlsMirror
 from devtools.media import decode_errors, decoder_ffmpeg, encoder_ffmpeg
 from devtools.publisher import start_publisher
 from tests.servers import free_port
@@ -71,6 +73,35 @@ def test_bad_options_are_refused(
         parse_args(argv)
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_failing_poster_announce_waits_for_the_next_poster(tmp_path: Path) -> None:
+    """The announce follows a poster upload, until the server has taken it; a failed one
+    holds nothing back and is tried again with the next picture, not in a loop."""
+    uploaded: list[tuple[str, bytes]] = []
+    answers = iter([False, True])
+    announces: list[int] = []
+
+    class Uploads:
+        def put(self, key: str, body: bytes) -> None:
+            uploaded.append((key, body))
+
+    def announce() -> bool:
+        announces.append(len(uploaded))
+        return next(answers)
+
+    mirror = HlsMirror(tmp_path, cast("Any", Uploads()), on_poster=announce)
+    poster = tmp_path / POSTER_NAME
+    for number in (1, 1, 2, 3):  # the second sync sees the same picture again
+        if poster.exists() and poster.read_bytes() == str(number).encode():
+            mirror.sync()
+            continue
+        poster.write_bytes(str(number).encode())
+        os.utime(poster, (number, number))
+        mirror.sync()
+    assert uploaded == [(POSTER_NAME, b"1"), (POSTER_NAME, b"2"), (POSTER_NAME, b"3")]
+    assert announces == [1, 2]  # after the first upload (refused), the second (taken)
+    assert mirror.poster_announced
 
 
 def test_a_listener_remuxes_and_a_ladder_encodes_each_rendition(tmp_path: Path) -> None:

@@ -56,6 +56,7 @@ def test_start_response(
             "start_date": seed_time(start),
             # New beside the seed's keys; a path without a request to build a URL from.
             "playback_url": f"/stream/{stream.id}/playlist.m3u8",
+            "thumbnail_url": None,  # until the server has seen a poster
         },
         "endpoint": {
             "S3": {
@@ -90,6 +91,7 @@ def test_stop_response(name: str, start: datetime, stop: datetime | None) -> Non
             "start_date": seed_time(start),
             "stop_date": seed_time(stop),
             "playback_url": f"/stream/{stream.id}/playlist.m3u8",
+            "thumbnail_url": None,
             "viewer_count": 0,
             "peak_viewer_count": None,
         }

@@ -42,6 +42,7 @@ OPERATIONS = {
     ("/stream/{id}/resume/", "post"): "stream_resume",
     ("/stream/{id}/", "patch"): "stream_update",
     ("/stream/{id}/", "delete"): "stream_delete",
+    ("/stream/{id}/poster/", "post"): "stream_poster",
 }
 
 
@@ -180,11 +181,14 @@ def test_named_components(schema: dict[str, Any]) -> None:
         "start_date",
         "stop_date",
         "playback_url",
+        "thumbnail_url",
         "viewer_count",
         "peak_viewer_count",
     }
     assert components["Stream"]["properties"]["viewer_count"]["type"] == "integer"
     assert components["Stream"]["properties"]["peak_viewer_count"]["nullable"] is True
+    assert components["Stream"]["properties"]["thumbnail_url"]["nullable"] is True
+    assert components["StartedStream"]["properties"]["thumbnail_url"]["nullable"] is True
     assert set(components["Error"]["required"]) == {"code", "detail"}
     assert set(components["Error"]["properties"]) == {"code", "detail", "fields", "reason"}
     assert not any(name.startswith("aws_") for name in components["Stream"]["properties"])
@@ -205,6 +209,7 @@ ERROR_STATUSES = {
     "stream_resume": {"401", "403", "404", "409", "503"},
     "stream_update": {"400", "401", "403", "404"},
     "stream_delete": {"401", "403", "404", "503"},
+    "stream_poster": {"401", "403", "404", "409", "503"},
 }
 
 
@@ -266,7 +271,7 @@ def test_examples_are_present(schema: dict[str, Any]) -> None:
         assert set(invalid_fields) == {field.lower()}
     started = content(ops["stream_start"], "201")["examples"]["Started"]["value"]
     assert set(started) == {"stream", "endpoint"}
-    assert set(started["stream"]) == {"id", "name", "start_date", "playback_url"}
+    assert set(started["stream"]) == {"id", "name", "start_date", "playback_url", "thumbnail_url"}
 
 
 def iter_examples(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], Any]]:

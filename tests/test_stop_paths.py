@@ -98,6 +98,7 @@ def test_live_stop_is_a_select_then_one_conditional_update(
     assert row.stop_date is not None
     body = response.data
     playback_url = body["stream"].pop("playback_url")
+    assert body["stream"].pop("thumbnail_url") is None  # no poster was uploaded
     # Beside the seed's keys: nobody watched, and the UPDATE recorded that peak.
     assert (body["stream"].pop("viewer_count"), body["stream"].pop("peak_viewer_count")) == (0, 0)
     assert row.peak_viewer_count == 0

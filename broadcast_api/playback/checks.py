@@ -13,7 +13,7 @@ from django.core.checks import CheckMessage, Error, Tags, register
 from django.utils.module_loading import import_string
 
 from broadcast_api.conf import conf
-from broadcast_api.playback.signers import MediaSigner
+from broadcast_api.signers import MediaSigner
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -34,7 +34,7 @@ from django.core.checks import CheckMessage, Error
 
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
-from broadcast_api.playback.signers import MediaSigner
+from broadcast_api.signers import MediaSigner
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -35,13 +35,14 @@ from urllib.parse import quote, unquote, urlencode, urlsplit
 import m3u8
 from django.core.cache import caches
 
+from broadcast_api import uploads
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
 from broadcast_api.playback.appending import RewriteState, appended_rewrites
-from broadcast_api.playback.signers import get_media_signer
 from broadcast_api.playback.window import keep_live_window, live_window_text
 from broadcast_api.sessions import read_sessions
+from broadcast_api.signers import get_media_signer
 from broadcast_api.storage import NotModified, ObjectNotFound, StoredObject, get_storage
 from broadcast_api.viewing import Audience, playback_token
 
@@ -445,6 +446,8 @@ class PlaylistCache:
                     audience=audience,
                 )
             stored = self._read(stream, rendition, key)  # URLs ageing: re-sign
+        if not rendition:  # the playlist the reaper checks: one HEAD it can skip
+            uploads.record(stream.pk, stored.last_modified)
         text = stored.body.decode("utf-8", errors="replace")
         view = ":all" if whole else ""
         sign, keep = presigned_urls.signer(f"{stream.pk.hex}:{rendition}{view}", stream.s3_bucket)

@@ -1,6 +1,7 @@
 """How playback joins in, called from ``BroadcastAPIConfig.ready()`` (:func:`connect`):
-its checks, signed URLs forgotten when the signer's settings change, and a deleted
-stream's cached playlists forgotten once its deletion commits (however it was deleted)."""
+its checks, signed URLs forgotten when the signer's settings change, a deleted stream's
+cached playlists forgotten once its deletion commits (however it was deleted), and the
+poster looked for after a stop (``posters``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 from django.core.signals import setting_changed
 
 from broadcast_api import hooks
-from broadcast_api.playback import checks  # noqa: F401  (registers the playback checks)
+from broadcast_api.playback import (
+    checks,  # noqa: F401  (registers the playback checks)
+    posters,
+)
 from broadcast_api.playback.playlists import PlaylistCache, presigned_urls
 
 if TYPE_CHECKING:
@@ -35,3 +39,4 @@ def forget_deleted(change: Change) -> None:
 def connect() -> None:
     setting_changed.connect(on_setting_changed, dispatch_uid="broadcast_api.playback.signers")
     hooks.after_commit(forget_deleted, names=[hooks.STREAM_DELETED])
+    posters.connect()

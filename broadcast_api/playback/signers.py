@@ -1,71 +1,9 @@
-"""How a served playlist's media URLs are signed: a class chosen by a setting.
-
-``BROADCAST_API_MEDIA_SIGNER`` is the dotted path of a :class:`MediaSigner` subclass
-(default :class:`S3PresignedUrlSigner`: SigV4 presigned S3 GETs with the server's own
-identity). A CDN signer (for example with botocore's ``CloudFrontSigner``) subclasses
-:class:`MediaSigner` and implements :meth:`~MediaSigner.sign`; the playlist cache asks
-:meth:`~MediaSigner.url_lifetime` how long its URLs stay valid, reuses a URL while more
-than half of that is left, and serves a cached playlist no longer than its URLs last.
-
-One instance per process (per dotted path), made on first use: a signer must be safe to
-share between threads, and must never log or raise what it signs with.
-"""
+"""The media signers' documented path (``BROADCAST_API_MEDIA_SIGNER``'s default names
+``broadcast_api.playback.signers.S3PresignedUrlSigner``): they live in
+``broadcast_api.signers``, since a stream's representation signs its poster too."""
 
 from __future__ import annotations
 
-import threading
-from typing import TYPE_CHECKING
-
-from django.utils.module_loading import import_string
-
-from broadcast_api.conf import conf
-from broadcast_api.storage import get_storage
-
-if TYPE_CHECKING:
-    from django.core.checks import CheckMessage
+from broadcast_api.signers import MediaSigner, S3PresignedUrlSigner, get_media_signer
 
 __all__ = ["MediaSigner", "S3PresignedUrlSigner", "get_media_signer"]
-
-
-class MediaSigner:
-    """Turns the key of a stream's media object into a URL a player may GET."""
-
-    def url_lifetime(self) -> int:
-        """Seconds a URL from :meth:`sign` stays valid (``BROADCAST_API_PLAYBACK_URL_TTL``
-        unless a subclass knows better). The cache re-signs before half of it is gone."""
-        return conf.PLAYBACK_URL_TTL
-
-    def sign(self, key: str, *, bucket: str, expires_in: int) -> str:
-        """A URL for the object ``key`` in ``bucket``, valid at least ``expires_in``
-        seconds. Raise ``StorageUnavailable`` (``broadcast_api.exceptions``) when it
-        cannot be made; the cache then serves a stale playlist while one is usable."""
-        raise NotImplementedError
-
-    @classmethod
-    def check_settings(cls) -> list[CheckMessage]:
-        """System check messages about the settings this signer reads (``manage.py
-        check`` calls it for the configured signer only). None by default."""
-        return []
-
-
-class S3PresignedUrlSigner(MediaSigner):
-    """The default: a presigned S3 GET (no network call), from ``get_storage()``."""
-
-    def sign(self, key: str, *, bucket: str, expires_in: int) -> str:
-        return get_storage().presign_get(bucket, key, expires_in=expires_in)
-
-
-_signers: dict[str, MediaSigner] = {}
-_signers_lock = threading.Lock()
-
-
-def get_media_signer() -> MediaSigner:
-    """The process's signer of ``BROADCAST_API_MEDIA_SIGNER`` (check E019 validates it)."""
-    path = conf.MEDIA_SIGNER
-    signer = _signers.get(path)
-    if signer is None:
-        with _signers_lock:
-            signer = _signers.get(path)
-            if signer is None:
-                signer = _signers[path] = import_string(path)()
-    return signer

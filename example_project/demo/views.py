@@ -8,6 +8,8 @@ only what it may see (the owner's streams, ``is_public`` ones, ...).
 The player opens that URL: the API's ``/stream/<id>/playlist.m3u8``, which serves the
 playlist with presigned S3 URLs, so the bucket itself stays private (no public-read
 policy; with ``BROADCAST_API_PLAYBACK_BASE_URL`` set it would be a CDN URL instead).
+The stream's poster (``thumbnail_url``, signed the same way) is the player's ``poster``
+and the lists' picture.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from broadcast_api.models import get_stream_model
 from broadcast_api.playback import playback_url
+from broadcast_api.viewing import thumbnail_url
 
 if TYPE_CHECKING:
     from uuid import UUID
@@ -51,8 +54,19 @@ def index(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "demo/index.html",
-        {"live_streams": list(live[:100]), "recent_streams": list(ended[:RECENT])},
+        {
+            "live_streams": with_posters(live[:100], request),
+            "recent_streams": with_posters(ended[:RECENT], request),
+        },
     )
+
+
+def with_posters(streams: Any, request: HttpRequest) -> list[Any]:
+    """The streams, each with its ``thumbnail`` (``None`` before its first poster)."""
+    found = list(streams)
+    for stream in found:
+        stream.thumbnail = thumbnail_url(stream, request=request)
+    return found
 
 
 @login_required
@@ -68,7 +82,11 @@ def watch(request: HttpRequest, stream_id: UUID) -> HttpResponse:
     return render(
         request,
         "demo/watch.html",
-        {"stream": stream, "playback_url": playback_url(stream, request=request)},
+        {
+            "stream": stream,
+            "playback_url": playback_url(stream, request=request),
+            "thumbnail_url": thumbnail_url(stream, request=request),
+        },
     )
 
 

@@ -49,6 +49,10 @@ class Command(BaseCommand):
             self.stdout.write(f"finalized the recording of {stream.pk}")
         for stream, reason in report.errors:
             self.stderr.write(f"could not check {stream.pk}: {reason}; left live")
+        if report.gave_up:
+            self.stderr.write(
+                "S3 failed too often in a row: the other live streams were not checked"
+            )
         self.write_deletions(report, dry_run=dry_run)
         self.stdout.write(
             f"{len(report.ended)} stream{'s' if len(report.ended) != 1 else ''} {verb}"

@@ -7,7 +7,8 @@
  * encode it, else Opus; fragmented MP4 segments and live HLS playlists), SigV4 signing is
  * aws4fetch's. This module only follows the broadcast protocol: start, upload each piece
  * in order (segments before the playlist that lists them), refresh the credentials
- * before they expire, end the playlist and stop.
+ * before they expire, upload a poster every few seconds (announced once it is there),
+ * end the playlist and stop.
  *
  *   import { Publisher } from "/static/broadcast_api/publisher.js";
  *   const publisher = new Publisher({ apiBase: "/api", headers: { "X-CSRFToken": token } });
@@ -88,7 +89,8 @@ export function asEventPlaylist(text) {
 /**
  * One broadcast from this tab. Events (`CustomEvent`, data in `detail`):
  * `live` {stream, playbackUrl}, `segment` {name, bytes, index}, `lag` {seconds, queued},
- * `credentials` {expiresIn}, `error` {message, fatal}, `stopped` {stream}.
+ * `credentials` {expiresIn}, `poster` {thumbnailUrl} (the first poster, announced),
+ * `error` {message, fatal}, `stopped` {stream}.
  */
 export class Publisher extends EventTarget {
   /**
@@ -109,6 +111,7 @@ export class Publisher extends EventTarget {
     this.stopped = false;
     this.enqueuedNames = new Set();
     this.pendingPlaylist = null;
+    this.posterAnnounced = false;
   }
 
   // -- the API ---------------------------------------------------------------------------
@@ -127,7 +130,9 @@ export class Publisher extends EventTarget {
     });
     const text = await response.text();
     if (!response.ok) {
-      throw new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+      const error = new Error(`${method} ${path} answered ${response.status}: ${text.slice(0, 300)}`);
+      error.status = response.status;
+      throw error;
     }
     return JSON.parse(text);
   }
@@ -356,7 +361,8 @@ export class Publisher extends EventTarget {
       canvas.toBlob(
         async (blob) => {
           if (blob && !this.stopped) {
-            this.enqueue(LAYOUT.poster, new Uint8Array(await blob.arrayBuffer()));
+            const uploaded = this.enqueue(LAYOUT.poster, new Uint8Array(await blob.arrayBuffer()));
+            uploaded.then(() => this.announcePoster(), () => {});
           }
         },
         "image/jpeg",
@@ -365,6 +371,26 @@ export class Publisher extends EventTarget {
     };
     setTimeout(take, 1500);
     return setInterval(take, this.options.posterSeconds * 1000);
+  }
+
+  /**
+   * After a poster upload, until the server has taken one: `POST /stream/{id}/poster/`,
+   * so the stream's `thumbnail_url` shows it. A failure waits for the next poster; a
+   * server without the endpoint (404, 405) is not asked again.
+   */
+  async announcePoster() {
+    if (this.posterAnnounced || this.announcing) return;
+    this.announcing = true;
+    try {
+      const stream = await this.api("POST", `/stream/${this.target.streamId}/poster/`);
+      this.posterAnnounced = true;
+      this.emit("poster", { thumbnailUrl: stream.thumbnail_url });
+    } catch (error) {
+      this.posterAnnounced = error?.status === 404 || error?.status === 405;
+      this.fail(error, false);
+    } finally {
+      this.announcing = false;
+    }
   }
 
   // -- stop ------------------------------------------------------------------------------
