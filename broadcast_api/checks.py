@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
     from django.apps import AppConfig
 
+# Mux allows a reconnect_window of at most 30 minutes; longer keeps vanished streams live.
+MAX_RECONNECT_WINDOW = 1800
 ROLE_ARN_RE = re.compile(r"arn:aws(-[a-z-]+)?:iam::\d{0,12}:role/[\w+=,.@/-]{1,512}")
 
 
@@ -402,6 +404,7 @@ def _check_lifecycle() -> list[CheckMessage]:
     messages = positive_int(
         "IDLE_TIMEOUT", "Seconds without a playlist upload before a stream is idle.", "E016"
     )
+    messages += _check_reconnect_window()
     messages += positive_int(
         "REAPER_CONCURRENCY",
         "How many S3 requests broadcast_reap has in flight at once (default 16; 1 asks "
@@ -492,6 +495,48 @@ def _check_tasks() -> list[CheckMessage]:
             )
         ]
     return []
+
+
+def _check_reconnect_window() -> list[CheckMessage]:
+    """RECONNECT_WINDOW (IDLE_TIMEOUT's newer name) and the disconnect threshold below it."""
+    hint = (
+        "Seconds a quiet broadcaster may take to resume before its stream ends (idle); "
+        "Mux's reconnect_window defaults to 60 and allows at most 1800."
+    )
+    explicit = getattr(settings, "BROADCAST_API_RECONNECT_WINDOW", None) is not None
+    # Unset, it is IDLE_TIMEOUT, which E016 checks.
+    messages = positive_int("RECONNECT_WINDOW", hint, "E028") if explicit else []
+    messages += positive_int(
+        "DISCONNECT_TIMEOUT",
+        "Seconds without a playlist upload before a stream is marked disconnected.",
+        "E028",
+    )
+    window = conf.RECONNECT_WINDOW
+    if messages or isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        return messages
+    # Unset, it is derived below the window.
+    explicit_disconnect = getattr(settings, "BROADCAST_API_DISCONNECT_TIMEOUT", None) is not None
+    if explicit_disconnect and conf.DISCONNECT_TIMEOUT >= window:
+        messages.append(
+            Error(
+                f"BROADCAST_API_DISCONNECT_TIMEOUT ({conf.DISCONNECT_TIMEOUT}) is not below "
+                f"the reconnect window ({conf.RECONNECT_WINDOW}): no stream would ever be "
+                "marked disconnected before it ends.",
+                hint="A few segment durations, e.g. 30, below BROADCAST_API_RECONNECT_WINDOW.",
+                id="broadcast_api.E028",
+            )
+        )
+    if conf.RECONNECT_WINDOW > MAX_RECONNECT_WINDOW:
+        messages.append(
+            Warning(
+                f"BROADCAST_API_RECONNECT_WINDOW ({conf.RECONNECT_WINDOW}) is over "
+                f"{MAX_RECONNECT_WINDOW} seconds: a vanished broadcaster's stream stays "
+                "live, and listed as live, that long.",
+                hint="Mux allows at most 30 minutes (an encoder machine's reboot).",
+                id="broadcast_api.W013",
+            )
+        )
+    return messages
 
 
 def positive_int(

@@ -19,6 +19,7 @@ DEFAULT_PROVIDER = "broadcast_api.credentials.AssumeRoleProvider"
 DEFAULT_STORAGE = "broadcast_api.storage.S3Storage"
 DEFAULT_MEDIA_SIGNER = "broadcast_api.playback.signers.S3PresignedUrlSigner"
 DEFAULT_STREAM_MODEL = "broadcast_api.Stream"
+DEFAULT_DISCONNECT_TIMEOUT = 30
 MIN_CREDENTIALS_TTL = 900
 MAX_CREDENTIALS_TTL = 43200
 MAX_PRESIGNED_URL_TTL = 7 * 24 * 3600  # SigV4's limit
@@ -215,8 +216,29 @@ class Settings:
 
     @property
     def IDLE_TIMEOUT(self) -> int:
+        """The older name of ``RECONNECT_WINDOW``, read when that is not set."""
         value: int = self._get("IDLE_TIMEOUT", 120)
         return value
+
+    @property
+    def RECONNECT_WINDOW(self) -> int:
+        """Seconds a live stream whose broadcaster went quiet stays live (resumable); the
+        reaper's idle rule. Unset: ``IDLE_TIMEOUT`` (default 120)."""
+        value: int = self._get("RECONNECT_WINDOW", None)
+        return self.IDLE_TIMEOUT if value is None else value
+
+    @property
+    def DISCONNECT_TIMEOUT(self) -> int:
+        """Seconds without a playlist upload before the reaper marks a live stream
+        disconnected (``stream.disconnected``). Unset: 30, or half the reconnect window
+        when that is shorter."""
+        value: int | None = self._get("DISCONNECT_TIMEOUT", None)
+        if value is not None:
+            return value
+        window = self.RECONNECT_WINDOW
+        if isinstance(window, int) and not isinstance(window, bool) and window >= 2:
+            return min(DEFAULT_DISCONNECT_TIMEOUT, window // 2)
+        return DEFAULT_DISCONNECT_TIMEOUT
 
     @property
     def MAX_DURATION(self) -> int | None:

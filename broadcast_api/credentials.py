@@ -45,7 +45,11 @@ DENIED_CODES = frozenset({"AccessDenied", "AccessDeniedException", "InvalidClien
 
 @dataclass(frozen=True)
 class StorageGrant:
-    """What a broadcasting client gets: temporary credentials and where to upload."""
+    """What a broadcasting client gets: temporary credentials and where to upload.
+
+    ``prefix`` is where this publishing ``session`` uploads; ``stream_prefix`` the
+    stream's own (the same for session 1; ``""`` is read as ``prefix``).
+    """
 
     access_key_id: str
     secret_access_key: str = field(repr=False)
@@ -56,6 +60,12 @@ class StorageGrant:
     prefix: str
     region: str
     endpoint_url: str | None = None
+    session: int = 1
+    stream_prefix: str = ""
+
+    @property
+    def stream_path(self) -> str:
+        return self.stream_prefix or self.prefix
 
 
 class CredentialProvider:
@@ -139,9 +149,11 @@ class CredentialProvider:
             expiration=expiration,
             duration_seconds=duration_seconds,
             bucket=scope.bucket,
-            prefix=scope.prefix,
+            prefix=scope.upload_prefix,
             region=scope.region,
             endpoint_url=conf.S3_ENDPOINT_URL,
+            session=scope.session,
+            stream_prefix=scope.prefix,
         )
 
     def _unavailable(self, reason: str, detail: str) -> StorageUnavailable:

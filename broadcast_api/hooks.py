@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = [
     "RECORDING_READY",
     "STREAM_DELETED",
+    "STREAM_DISCONNECTED",
+    "STREAM_RECONNECTED",
     "STREAM_STARTED",
     "STREAM_STOPPED",
     "Change",
@@ -56,6 +58,10 @@ __all__ = [
 
 STREAM_STARTED = "stream.started"
 STREAM_STOPPED = "stream.stopped"
+# The broadcaster went quiet (the reaper noticed), and came back (a resume, or uploads
+# again in the same session).
+STREAM_DISCONNECTED = "stream.disconnected"
+STREAM_RECONNECTED = "stream.reconnected"
 # Announced by lifecycle: a stream's objects and row are gone; its recording is closed.
 STREAM_DELETED = "stream.deleted"
 RECORDING_READY = "stream.recording_ready"

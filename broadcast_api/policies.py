@@ -27,6 +27,8 @@ PREFIX_SEGMENT_RE = re.compile(r"[A-Za-z0-9_.-]+")
 REGION_RE = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d+")
 MAX_PREFIX_LENGTH = 512
 SESSION_POLICY_LIMIT = 2048
+# The poster image, one key under the stream's prefix whatever the publishing session.
+POSTER_NAME = "poster.jpg"
 
 
 def is_valid_bucket(bucket: str) -> bool:
@@ -79,14 +81,28 @@ def stream_key_prefix(key_prefix: str, stream_id: uuid.UUID) -> str:
     return f"{prefix}/{stream_id}" if prefix else str(stream_id)
 
 
+def session_prefix(stream_prefix: str, session: int) -> str:
+    """Where publishing session ``session`` uploads: the stream's prefix for the first
+    (the layout of a stream that never resumed), ``<prefix>/session-<n>`` for later
+    ones, so a resumed broadcaster never writes over an earlier session's objects."""
+    if isinstance(session, bool) or not isinstance(session, int) or session < 1:
+        raise ValueError(f"invalid publishing session {session!r}")
+    return stream_prefix if session == 1 else f"{stream_prefix}/session-{session}"
+
+
 @dataclass(frozen=True)
 class UploadScope:
-    """Where one stream may upload: a bucket and a key prefix ending in the stream id."""
+    """Where one stream may upload: a bucket and a key prefix ending in the stream id.
+
+    ``session`` (a resume's publishing session, 1 at the start) narrows the upload to
+    that session's folder (``upload_prefix``) plus the poster's key.
+    """
 
     stream_id: uuid.UUID
     bucket: str
     prefix: str
     region: str
+    session: int = 1
 
     @classmethod
     def for_stream(
@@ -106,18 +122,32 @@ class UploadScope:
         return partition_for_region(self.region)
 
     @property
+    def upload_prefix(self) -> str:
+        """The key prefix this session's media and playlists go under."""
+        return session_prefix(self.prefix, self.session)
+
+    @property
     def resource_arn(self) -> str:
-        return f"arn:{self.partition}:s3:::{self.bucket}/{self.prefix}/*"
+        return f"arn:{self.partition}:s3:::{self.bucket}/{self.upload_prefix}/*"
+
+    @property
+    def resource_arns(self) -> list[str]:
+        """What the policy allows uploading to: the session's folder, and for a later
+        session the poster too (the first session's folder is the prefix: it has it)."""
+        if self.session == 1:
+            return [self.resource_arn]
+        poster = f"arn:{self.partition}:s3:::{self.bucket}/{self.prefix}/{POSTER_NAME}"
+        return [self.resource_arn, poster]
 
     def policy(self) -> dict[str, Any]:
-        return upload_policy(self.resource_arn)
+        return upload_policy(*self.resource_arns)
 
     def policy_json(self) -> str:
         return dumps_policy(self.policy())
 
 
-def upload_policy(resource_arn: str) -> dict[str, Any]:
-    """Allow uploading (simple and multipart) under one resource ARN, nothing else."""
+def upload_policy(*resource_arns: str) -> dict[str, Any]:
+    """Allow uploading (simple and multipart) to these resource ARNs, nothing else."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -125,7 +155,7 @@ def upload_policy(resource_arn: str) -> dict[str, Any]:
                 "Sid": "UploadStreamSegments",
                 "Effect": "Allow",
                 "Action": list(UPLOAD_ACTIONS),
-                "Resource": [resource_arn],
+                "Resource": list(resource_arns),
             }
         ],
     }

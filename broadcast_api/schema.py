@@ -45,6 +45,8 @@ EXAMPLE_S3 = {
     "s3_bucket_region": "us-west-1",
     "aws_expiration_date": "2015-10-22 16:27:40",
     "s3_endpoint_url": None,
+    "publish_session": 1,
+    "s3_stream_path": f"streams/{EXAMPLE_ID}",
 }
 
 
@@ -276,6 +278,57 @@ OPERATIONS: dict[str, Operation] = {
         },
         parameters=[STREAM_ID_IN_PATH, RETRY_AFTER],
         request_body=False,
+        links={"StopStream": links_from_stream_id()["StopStream"]},
+    ),
+    "resume": Operation(
+        operation_id="stream_resume",
+        summary="Resume a live stream in a new publishing session",
+        description=(
+            "For the owner of a live stream whose broadcaster crashed or lost its "
+            "connection: the next publishing session (`publish_session`, one more than the "
+            "last), with credentials in start's shape that upload only under "
+            "`s3_bucket_path/` (`<s3_stream_path>/session-<n>`) and to "
+            "`<s3_stream_path>/poster.jpg`, so nothing uploaded before is overwritten. "
+            "Upload the same layout there; viewers and the recording see one stream, with "
+            "`#EXT-X-DISCONTINUITY` where the session begins. Resume within "
+            "`BROADCAST_API_RECONNECT_WINDOW` seconds of the last playlist upload: after "
+            "that the stream ends (`idle`). Refreshing credentials then covers this session."
+        ),
+        success="The new session's credentials.",
+        errors={
+            **AUTH_ERRORS,
+            404: NOT_FOUND,
+            409: error(
+                "The stream has ended (`stream_ended`): start a new one.",
+                (
+                    "Ended",
+                    {"code": "stream_ended", "detail": "The stream has ended; start a new one."},
+                ),
+            ),
+            503: error(
+                "STS failed (`storage_unavailable`) or the database did "
+                "(`database_unavailable`); no session was begun. Retry after `Retry-After`."
+            ),
+        },
+        parameters=[STREAM_ID_IN_PATH, RETRY_AFTER],
+        request_body=False,
+        examples=[
+            OpenApiExample(
+                "Resumed",
+                value={
+                    "stream": EXAMPLE_STREAM,
+                    "endpoint": {
+                        "S3": {
+                            **EXAMPLE_S3,
+                            "s3_bucket_path": f"streams/{EXAMPLE_ID}/session-2",
+                            "publish_session": 2,
+                        }
+                    },
+                },
+                response_only=True,
+                status_codes=["200"],
+            )
+        ],
         links={"StopStream": links_from_stream_id()["StopStream"]},
     ),
     "poster": Operation(

@@ -236,6 +236,18 @@ class S3EndpointSerializer(serializers.Serializer[StorageGrant]):
         allow_null=True,
         help_text="S3-compatible endpoint; null means AWS.",
     )
+    publish_session = serializers.IntegerField(
+        source="session",
+        read_only=True,
+        help_text="The publishing session these credentials are for: 1 from start, one "
+        "more for each resume.",
+    )
+    s3_stream_path = serializers.CharField(
+        source="stream_path",
+        read_only=True,
+        help_text="The stream's own prefix, where `poster.jpg` goes; equal to "
+        "`s3_bucket_path` in session 1, its parent in a resumed session.",
+    )
 
 
 class EndpointSerializer(serializers.Serializer[StorageGrant]):
@@ -281,6 +293,14 @@ class StreamSerializer(serializers.Serializer[Any]):
         read_only=True,
         allow_null=True,
         help_text="The most concurrent viewers while live; null until the stream ends.",
+    )
+    publish_session = serializers.IntegerField(
+        read_only=True, help_text="Publishing sessions so far: 1, plus one per resume."
+    )
+    disconnected_at = SeedDateTimeField(
+        allow_null=True,
+        help_text="UTC, YYYY-MM-DD HH:MM:SS: since when the broadcaster is quiet (the "
+        "reaper noticed); null while it uploads, and after a resume.",
     )
     deleted_at = SeedDateTimeField(
         allow_null=True,

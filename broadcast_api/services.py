@@ -1,4 +1,4 @@
-"""The domain operations: start, refresh and stop a stream.
+"""The domain operations: start, refresh, resume and stop a stream.
 
 Views, the seed's function API, the admin and management code all call these, so the
 rules live in one place: credentials first, then one INSERT; one conditional UPDATE
@@ -17,11 +17,12 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from broadcast_api import hooks, viewers
@@ -41,6 +42,7 @@ from broadcast_api.models import (
     get_stream_model,
 )
 from broadcast_api.policies import UploadScope
+from broadcast_api.sessions import note_resumed
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -77,12 +79,14 @@ def upload_scope(stream_id: uuid.UUID) -> UploadScope:
 
 
 def stream_scope(stream: AbstractStream) -> UploadScope:
-    """Where an existing stream uploads: the prefix it was given at start."""
+    """Where an existing stream uploads: the prefix it was given at start, in the
+    folder of its current publishing session (``publish_session``)."""
     return UploadScope(
         stream_id=stream.pk,
         bucket=stream.s3_bucket,
         prefix=stream.s3_prefix,
         region=stream.s3_region,
+        session=stream.publish_session,
     )
 
 
@@ -232,14 +236,16 @@ def check_live_stream_limit(owner: Any) -> None:
 
 
 def issue_for(stream: AbstractStream) -> StorageGrant:
-    """New credentials for ``stream``'s own prefix (the scope it was started with)."""
+    """New credentials for ``stream``'s own prefix (the scope it was started with), in
+    its current publishing session's folder."""
     return get_credential_provider().issue(
         stream_scope(stream), duration_seconds=conf.CREDENTIALS_TTL
     )
 
 
 def refresh_credentials(stream: AbstractStream) -> StartResult:
-    """New upload credentials for a live stream, for the same prefix.
+    """New upload credentials for a live stream, for the same prefix (and the current
+    publishing session's folder: ``stream.publish_session`` as read with the row).
 
     Raises ``StreamEnded`` for a stream that has ended, ``StorageUnavailable`` when STS
     fails. The credentials issued before stay valid until they expire.
@@ -249,6 +255,78 @@ def refresh_credentials(stream: AbstractStream) -> StartResult:
     grant = issue_for(stream)
     logger.info("stream %s: credentials refreshed", stream.pk)
     return StartResult(stream=stream, storage=grant)
+
+
+# -- resume and the broadcaster's connection ----------------------------------------------
+
+
+def resume_stream(stream: AbstractStream) -> StartResult:
+    """Begin the next publishing session of a live stream: credentials for its folder.
+
+    One conditional UPDATE (``publish_session = publish_session + 1``, clearing
+    ``disconnected_at``, ``WHERE status = 'live'``) numbers the session, so concurrent
+    resumes get distinct sessions; the credentials are minted in the same transaction,
+    so an STS failure (``StorageUnavailable``) leaves ``publish_session`` as it was.
+    ``stream.reconnected`` is announced with it, whether or not the reaper had noticed
+    the broadcaster's silence (``stream.disconnected``). Raises ``StreamEnded`` for a
+    stream that has ended (or ends, or begins being deleted, meanwhile).
+    """
+    if not stream.is_live:
+        raise StreamEnded("The stream has ended; start a new one.")
+    model = type(stream)
+    now = timezone.now()
+    writers = hooks.writers_for(hooks.STREAM_RECONNECTED)
+    try:
+        with transaction.atomic():
+            rows = model._default_manager.filter(
+                pk=stream.pk, status=StreamStatus.LIVE, deleted_at__isnull=True
+            )
+            if not rows.update(publish_session=F("publish_session") + 1, disconnected_at=None):
+                raise StreamEnded("The stream has ended; start a new one.")
+            # Our UPDATE holds the row until commit: this reads our own number.
+            stream.publish_session = rows.values_list("publish_session", flat=True).get()
+            stream.disconnected_at = None
+            grant = issue_for(stream)  # StorageUnavailable rolls the UPDATE back
+            hooks.announce(hooks.Change(hooks.STREAM_RECONNECTED, stream, at=now), writers)
+    except DatabaseError as exc:
+        logger.error("could not resume stream %s: %s", stream.pk, type_name(exc))
+        raise DatabaseUnavailable("The stream could not be resumed.", reason="db_error") from None
+    note_resumed(stream, now)
+    logger.info("stream %s resumed: publishing session %d", stream.pk, stream.publish_session)
+    return StartResult(stream=stream, storage=grant)
+
+
+def mark_disconnected(stream: AbstractStream, *, at: datetime | None = None) -> bool:
+    """Record that a live stream's broadcaster went quiet and announce
+    ``stream.disconnected``, once: the UPDATE is conditional on the stream being live,
+    not marked yet and still in the session that went quiet (a resume in between wins).
+    Returns whether this call marked it."""
+    return _mark(stream, hooks.STREAM_DISCONNECTED, at or timezone.now(), marked=False)
+
+
+def mark_reconnected(stream: AbstractStream, *, at: datetime | None = None) -> bool:
+    """A marked broadcaster is uploading again in the same session (a network blip,
+    no resume): clear the mark and announce ``stream.reconnected``, once."""
+    return _mark(stream, hooks.STREAM_RECONNECTED, at or timezone.now(), marked=True)
+
+
+def _mark(stream: AbstractStream, name: str, at: datetime, *, marked: bool) -> bool:
+    model = type(stream)
+    value = None if marked else at
+    writers = hooks.writers_for(name)
+    with transaction.atomic() if writers else contextlib.nullcontext():
+        updated = model._default_manager.filter(
+            pk=stream.pk,
+            status=StreamStatus.LIVE,
+            publish_session=stream.publish_session,
+            disconnected_at__isnull=not marked,
+        ).update(disconnected_at=value)
+        if updated:
+            stream.disconnected_at = value
+            hooks.announce(hooks.Change(name, stream, at=at), writers)
+    if updated:
+        logger.info("stream %s: %s", stream.pk, name)
+    return bool(updated)
 
 
 # -- stop ----------------------------------------------------------------------------------

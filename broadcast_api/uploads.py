@@ -40,9 +40,9 @@ def _cache() -> Any:
 
 def record(stream_id: uuid.UUID, last_modified: datetime) -> None:
     """Remember when the stream's playlist was written; kept as long as it can tell the
-    reaper anything (the idle timeout). A cache failure is logged, never raised."""
+    reaper anything (the reconnect window). A cache failure is logged, never raised."""
     try:
-        _cache().set(key(stream_id), last_modified.timestamp(), timeout=conf.IDLE_TIMEOUT)
+        _cache().set(key(stream_id), last_modified.timestamp(), timeout=conf.RECONNECT_WINDOW)
     except Exception as exc:  # a hint: it must never fail a viewer's poll
         logger.warning("upload time not recorded for %s: %s", stream_id, type(exc).__name__)
 

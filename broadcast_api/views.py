@@ -9,9 +9,9 @@ Customise it the DRF way, by subclassing and registering the subclass::
 
 Swap a response by pointing ``start_response_serializer_class`` (or
 ``stop_response_serializer_class``, ``serializer_class``) at a subclass of ours. Hooks:
-``get_queryset``, ``perform_start``, ``perform_refresh``, ``perform_update``,
-``perform_stop``, ``perform_destroy``, ``perform_announce_poster``; stop is always
-``get_object()`` then ``perform_stop()``, delete ``get_object()`` then
+``get_queryset``, ``perform_start``, ``perform_refresh``, ``perform_resume``,
+``perform_update``, ``perform_stop``, ``perform_destroy``, ``perform_announce_poster``;
+stop is always ``get_object()`` then ``perform_stop()``, delete ``get_object()`` then
 ``perform_destroy()``.
 """
 
@@ -50,6 +50,7 @@ from broadcast_api.services import (
     StartResult,
     StopResult,
     refresh_credentials,
+    resume_stream,
     start_stream,
     stop_stream,
     streams_for,
@@ -127,6 +128,7 @@ class StreamViewSet(
     stop_serializer_class = StopStreamSerializer
     stop_response_serializer_class = StopStreamResponseSerializer
     credentials_response_serializer_class = StartStreamResponseSerializer
+    resume_response_serializer_class = StartStreamResponseSerializer
     partial_update_serializer_class = StreamUpdateSerializer
     partial_update_response_serializer_class = StreamSerializer
     poster_response_serializer_class = StreamSerializer
@@ -153,9 +155,10 @@ class StreamViewSet(
         if self.action == "playlist":  # a stream being deleted is no longer watched
             return get_stream_model()._default_manager.filter(deleted_at__isnull=True)
         # Only the owner lists its streams, refreshes their credentials and edits them.
-        owner_only = self.action in {"list", "credentials", "partial_update", "poster"}
+        owner_only = self.action in {"list", "credentials", "resume", "partial_update", "poster"}
         queryset = streams_for(self.request.user, include_others_for_staff=not owner_only)
-        if self.action == "credentials":  # never upload into a prefix being emptied
+        # Never upload into a prefix being emptied, nor begin a session there.
+        if self.action in {"credentials", "resume"}:
             queryset = queryset.filter(deleted_at__isnull=True)
         if self.action == "list":
             # A dict, not the QueryDict: DRF reads a missing boolean in form data as False.
@@ -210,6 +213,18 @@ class StreamViewSet(
 
     def perform_refresh(self, stream: AbstractStream) -> StartResult:
         return refresh_credentials(stream)
+
+    # -- resume -------------------------------------------------------------------------
+
+    @action(detail=True, methods=["post"])
+    def resume(self, request: Request, id: str | None = None) -> Response:
+        """Continue a live stream after a crash or a lost connection: the next publishing
+        session, with credentials for its own folder (``s3_bucket_path``)."""
+        result = self.perform_resume(self.get_object())
+        return Response(self.get_response_serializer(result).data)
+
+    def perform_resume(self, stream: AbstractStream) -> StartResult:
+        return resume_stream(stream)
 
     # -- the poster ---------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
+from broadcast_publish.layout import POSTER_NAME
+
 log = logging.getLogger(__name__)
 
 
@@ -43,8 +45,16 @@ class UploadTarget:
     access_key_id: str = field(repr=False)
     secret_access_key: str = field(repr=False)
     session_token: str = field(repr=False)
+    # The publishing session (1 from start, more after a resume) and the stream's own
+    # prefix, where the poster goes whatever the session; ``path`` is the session's.
+    session: int = 1
+    stream_path: str = ""
 
     def key(self, filename: str) -> str:
+        """Where ``filename`` (relative to the layout's root) is uploaded: under the
+        session's ``path``, but the poster always at the stream's own prefix."""
+        if filename == POSTER_NAME and self.stream_path:
+            return f"{self.stream_path}/{filename}"
         return f"{self.path}/{filename}"
 
     @classmethod
@@ -71,6 +81,8 @@ class UploadTarget:
                 access_key_id=str(s3["aws_access_key_id"]),
                 secret_access_key=str(s3["aws_secret_access_key"]),
                 session_token=str(s3["aws_session_token"]),
+                session=int(s3.get("publish_session") or 1),
+                stream_path=str(s3.get("s3_stream_path") or "").strip("/"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ApiError(f"unexpected answer with credentials: missing {exc}") from exc
@@ -78,7 +90,7 @@ class UploadTarget:
 
 class BroadcastApi:
     """A client of ``POST /stream/start/``, ``/stream/<id>/credentials/``,
-    ``/stream/<id>/poster/`` and ``/stream/stop/``."""
+    ``/stream/<id>/resume/``, ``/stream/<id>/poster/`` and ``/stream/stop/``."""
 
     def __init__(
         self,
@@ -120,6 +132,12 @@ class BroadcastApi:
         """New upload credentials for the same stream (start's shape); retried, since a
         refresh creates nothing."""
         return self._retried(f"/stream/{stream_id}/credentials/", {}, attempts=attempts)
+
+    def resume(self, stream_id: str, *, attempts: int = 3) -> dict[str, Any]:
+        """The stream's next publishing session (start's shape, ``s3_bucket_path`` the
+        session's folder). Retried: a lost answer's session is left empty, harmlessly."""
+        quoted = urllib.parse.quote(stream_id, safe="")
+        return self._retried(f"/stream/{quoted}/resume/", {}, attempts=attempts)
 
     def announce_poster(self, stream_id: str) -> dict[str, Any]:
         """Say the poster is uploaded; the answer is the stream, with its

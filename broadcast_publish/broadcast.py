@@ -57,6 +57,7 @@ class Options:
     public: bool = False
     token: str | None = None
     ffmpeg: str | None = None
+    resume: str | None = None  # a live stream's id: continue it in a new session
 
 
 class Broadcaster:
@@ -78,13 +79,17 @@ class Broadcaster:
 
     def run(self) -> int:
         """Broadcast; returns the process exit code."""
+        resume = self.options.resume
         try:
-            started = self.api.start(self.options.name, public=self.options.public)
+            if resume:
+                started = self.api.resume(resume)
+            else:
+                started = self.api.start(self.options.name, public=self.options.public)
             target = UploadTarget.from_start_response(
                 started, fallback_endpoint_url=self.options.s3_endpoint_url
             )
         except ApiError as exc:
-            log.error("could not start the stream: %s", exc)
+            log.error("could not %s the stream: %s", "resume" if resume else "start", exc)
             return 2
         log.info(
             "stream %s started: uploading to s3://%s/%s/ (%s), credentials valid %.0fs",
@@ -100,6 +105,7 @@ class Broadcaster:
             s3_bucket=target.bucket,
             s3_bucket_path=target.path,
             s3_endpoint_url=target.endpoint_url,
+            publish_session=target.session,
         )
         code = 1
         try:
@@ -193,9 +199,12 @@ class Broadcaster:
     def _refreshed(self, target: UploadTarget) -> UploadTarget:
         """New credentials for the same stream and prefix (``POST .../credentials/``)."""
         answer = self.api.refresh(target.stream_id)
-        return UploadTarget.from_start_response(
+        new = UploadTarget.from_start_response(
             answer, fallback_endpoint_url=self.options.s3_endpoint_url
         )
+        if new.path != target.path:  # another publisher resumed the stream: its folder
+            raise ApiError(f"stream {target.stream_id} was resumed elsewhere; not uploading")
+        return new
 
     def _announce_poster(self, target: UploadTarget) -> bool:
         """``POST .../poster/`` after a poster upload: ``True`` when done with it. A

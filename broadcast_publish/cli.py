@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import sys
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=float,
         default=None,
         help="seconds to broadcast (default: until SIGINT/SIGTERM)",
+    )
+    parser.add_argument(
+        "--resume",
+        default=None,
+        metavar="STREAM_ID",
+        help="continue a live stream (after a crash or a lost connection) in a new "
+        "publishing session, within the server's reconnect window, instead of starting one",
     )
     parser.add_argument(
         "--input",
@@ -133,6 +141,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.input is not None and not args.input.is_file():
         parser.error(f"--input {args.input}: no such file")
+    if args.resume is not None:
+        try:
+            args.resume = str(uuid.UUID(args.resume))
+        except ValueError:
+            parser.error("--resume takes a stream id (a UUID)")
     if args.input is not None and args.listen is not None:
         parser.error("--input and --listen exclude each other")
     if args.listen is not None and not args.listen.startswith(LISTEN_SCHEMES):
@@ -185,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         public=args.public,
         token=args.token,
         ffmpeg=args.ffmpeg,
+        resume=args.resume,
         encoder=EncoderSettings(
             input=args.input,
             listen=args.listen,

@@ -9,6 +9,10 @@ same names, relative to ``<s3_bucket_path>/``:
   with its segments in ``<name>/``.
 - ``poster.jpg``: the latest poster image, overwritten every few seconds.
 
+A resumed broadcast (``--resume``: a new publishing session) writes the same names under
+the session's folder, the answer's ``s3_bucket_path`` (``<prefix>/session-<n>``), and
+the poster still at the stream's own prefix (``s3_stream_path``).
+
 Segments are never overwritten: each name is uploaded once, before any playlist that
 lists it.
 """

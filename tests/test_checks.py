@@ -55,6 +55,8 @@ def test_a_clean_configuration_with_every_setting_changed(settings: Any) -> None
     if deferred.FRAMEWORK is not None:  # (without one, TASKS is E017: tested above)
         set_task_settings(settings)
     settings.BROADCAST_API_IDLE_TIMEOUT = 30
+    settings.BROADCAST_API_RECONNECT_WINDOW = 90
+    settings.BROADCAST_API_DISCONNECT_TIMEOUT = 20
     settings.BROADCAST_API_MAX_DURATION = 4 * 3600
     settings.BROADCAST_API_REAPER_CONCURRENCY = 64
     settings.BROADCAST_API_MAX_LIVE_STREAMS_PER_USER = 1
@@ -180,6 +182,11 @@ ERRORS = [
     ("REAPER_CONCURRENCY", True, "broadcast_api.E016"),
     ("REAPER_CONCURRENCY", 257, "broadcast_api.E016"),
     ("FINALIZE_RECORDINGS", "yes", "broadcast_api.E016"),
+    # E028: the reconnect window and the disconnect timeout below it
+    ("RECONNECT_WINDOW", 0, "broadcast_api.E028"),
+    ("RECONNECT_WINDOW", "2 minutes", "broadcast_api.E028"),
+    ("DISCONNECT_TIMEOUT", 0, "broadcast_api.E028"),
+    ("DISCONNECT_TIMEOUT", 120, "broadcast_api.E028"),  # not below the window (120)
     # E026: retention; E027: what a deleted user's streams become
     ("RECORDING_RETENTION", 0, "broadcast_api.E026"),
     ("RECORDING_RETENTION", -3600, "broadcast_api.E026"),
@@ -500,6 +507,15 @@ def run_checks_without_deploy() -> str:
     out = StringIO()
     call_command("check", "--tag", "caches", stdout=out, stderr=out)
     return out.getvalue()
+
+
+def test_a_reconnect_window_over_30_minutes_is_w013(settings: Any) -> None:
+    settings.BROADCAST_API_RECONNECT_WINDOW = 1800
+    assert ids() == []  # Mux's maximum is fine
+    settings.BROADCAST_API_RECONNECT_WINDOW = 1801
+    messages = checked()
+    assert [message.id for message in messages] == ["broadcast_api.W013"]
+    assert not messages[0].is_serious()
 
 
 @pytest.mark.parametrize("retention", [None, 1, 30 * 86400, timedelta(days=30)])

@@ -48,6 +48,8 @@ DEFAULTS: dict[str, tuple[Any, type | None]] = {
     "STORAGE": ("broadcast_api.storage.S3Storage", str),
     "MAX_LIVE_STREAMS_PER_USER": (None, None),
     "IDLE_TIMEOUT": (120, int),
+    "RECONNECT_WINDOW": (120, int),
+    "DISCONNECT_TIMEOUT": (30, int),
     "MAX_DURATION": (None, None),
     "REAPER_CONCURRENCY": (16, int),
     "FINALIZE_RECORDINGS": (True, bool),
@@ -240,3 +242,18 @@ def test_legacy_settings_are_read_on_every_access(bare_settings: Any) -> None:
     assert conf.S3_BUCKET == "first-bucket"
     bare_settings.BROADCAST_SETTINGS = {"S3": {"BUCKET": "second-bucket"}}
     assert conf.S3_BUCKET == "second-bucket"
+
+
+def test_the_reconnect_window_is_the_idle_timeout_unless_set(bare_settings: Any) -> None:
+    bare_settings.BROADCAST_API_IDLE_TIMEOUT = 300
+    assert conf.RECONNECT_WINDOW == 300  # the older name, alone
+    bare_settings.BROADCAST_API_RECONNECT_WINDOW = 60
+    assert conf.RECONNECT_WINDOW == 60  # the newer name wins when both are set
+    assert conf.IDLE_TIMEOUT == 300
+
+
+def test_the_disconnect_timeout_defaults_below_a_short_window(bare_settings: Any) -> None:
+    bare_settings.BROADCAST_API_RECONNECT_WINDOW = 40
+    assert conf.DISCONNECT_TIMEOUT == 20  # half the window when that is under 30
+    bare_settings.BROADCAST_API_DISCONNECT_TIMEOUT = 10
+    assert conf.DISCONNECT_TIMEOUT == 10

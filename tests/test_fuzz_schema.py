@@ -183,6 +183,7 @@ def test_every_operation_conforms_to_the_schema(
         "GET /stream/{id}/",
         "GET /stream/{id}/playlist.m3u8",
         "POST /stream/{id}/credentials/",
+        "POST /stream/{id}/resume/",
         "PATCH /stream/{id}/",
         "POST /stream/{id}/poster/",
         "DELETE /stream/{id}/",

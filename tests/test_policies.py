@@ -7,6 +7,7 @@ session policy limit; ARNs are right for the aws, aws-cn and aws-us-gov partitio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import string
@@ -29,6 +30,7 @@ from broadcast_api.policies import (
     is_valid_key_prefix,
     is_valid_region,
     partition_for_region,
+    session_prefix,
 )
 from broadcast_api.services import upload_scope
 
@@ -452,3 +454,24 @@ def test_upload_scope_refuses_an_unsafe_prefix_setting(settings: Any) -> None:
     settings.BROADCAST_API_KEY_PREFIX = "streams/*"
     with pytest.raises(ValueError, match="invalid key prefix"):
         upload_scope(STREAM_ID)
+
+
+def test_a_later_session_may_upload_its_folder_and_the_poster_only() -> None:
+    stream_id = uuid.UUID("b8c2401d-b2f8-47cd-90bd-53b608d47f3f")
+    first = UploadScope.for_stream(stream_id, bucket="bkt", key_prefix="s", region="us-east-1")
+    assert first.upload_prefix == f"s/{stream_id}"
+    assert first.policy()["Statement"][0]["Resource"] == [f"arn:aws:s3:::bkt/s/{stream_id}/*"]
+    third = dataclasses.replace(first, session=3)
+    assert third.upload_prefix == f"s/{stream_id}/session-3"
+    (statement,) = third.policy()["Statement"]
+    assert statement["Resource"] == [
+        f"arn:aws:s3:::bkt/s/{stream_id}/session-3/*",
+        f"arn:aws:s3:::bkt/s/{stream_id}/poster.jpg",
+    ]
+    assert len(third.policy_json()) < SESSION_POLICY_LIMIT
+
+
+@pytest.mark.parametrize("session", [0, -1, True, "2"])
+def test_a_session_number_is_a_positive_int(session: Any) -> None:
+    with pytest.raises(ValueError, match="publishing session"):
+        session_prefix("s/x", session)

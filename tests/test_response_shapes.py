@@ -69,6 +69,8 @@ def test_start_response(
                 "s3_bucket_region": "eu-west-3",
                 "aws_expiration_date": seed_time(expiration),
                 "s3_endpoint_url": endpoint,
+                "publish_session": 1,
+                "s3_stream_path": f"streams/{stream.id}",
             }
         },
     }

@@ -538,6 +538,74 @@ def test_refreshed_credentials_upload_into_the_same_prefix_and_nowhere_else(
     )
 
 
+def test_resumed_credentials_upload_into_their_session_folder_and_the_poster_only(
+    rgw: RGW, start: Callable[[], Grant], django_user_model: Any, attack_log: list[tuple[str, int]]
+) -> None:
+    """A resumed broadcaster can add its session and the poster, and overwrite nothing an
+    earlier session uploaded, nor anything outside the stream's prefix; no reads."""
+    owner = django_user_model.objects.create_user(f"u-{uuid.uuid4().hex[:12]}")
+    client = APIClient()
+    client.force_authenticate(owner)
+    started = client.post("/stream/start/?type=hls&name=resume").json()
+    stream_id = started["stream"]["id"]
+    prefix = started["endpoint"]["S3"]["s3_bucket_path"]
+    response = client.post(f"/stream/{stream_id}/resume/")
+    assert response.status_code == 200, response.content
+    s3 = response.json()["endpoint"]["S3"]
+    assert s3["s3_bucket_path"] == f"{prefix}/session-2"
+    resumed = rgw.s3(
+        s3["aws_access_key_id"],
+        s3["aws_secret_access_key"],
+        s3["aws_session_token"],
+        endpoint_url=s3["s3_endpoint_url"],
+    )
+    for key in (f"{prefix}/session-2/seg_000000.ts", f"{prefix}/session-2/index.m3u8"):
+        assert (
+            resumed.put_object(Bucket=BUCKET, Key=key, Body=SEGMENT)["ResponseMetadata"][
+                "HTTPStatusCode"
+            ]
+            == 200
+        )
+    poster = resumed.put_object(Bucket=BUCKET, Key=f"{prefix}/poster.jpg", Body=b"\xff\xd8")
+    assert poster["ResponseMetadata"]["HTTPStatusCode"] == 200
+    # The refresh covers the current session's folder too, and no more.
+    refreshed_s3 = client.post(f"/stream/{stream_id}/credentials/").json()["endpoint"]["S3"]
+    assert refreshed_s3["s3_bucket_path"] == f"{prefix}/session-2"
+    refreshed = rgw.s3(
+        refreshed_s3["aws_access_key_id"],
+        refreshed_s3["aws_secret_access_key"],
+        refreshed_s3["aws_session_token"],
+        endpoint_url=refreshed_s3["s3_endpoint_url"],
+    )
+    other = start()
+    for client_name, credentials in (("resumed", resumed), ("refreshed", refreshed)):
+
+        def put(key: str, s3_client: S3Client = credentials) -> object:
+            return s3_client.put_object(Bucket=BUCKET, Key=key, Body=SEGMENT)
+
+        def read_own(s3_client: S3Client = credentials) -> object:
+            return s3_client.get_object(Bucket=BUCKET, Key=f"{prefix}/session-2/seg_000000.ts")
+
+        for attack, key in (
+            ("session 1's playlist", f"{prefix}/index.m3u8"),
+            ("session 1's segment", f"{prefix}/seg_000000.ts"),
+            ("session 3's folder", f"{prefix}/session-3/seg_000000.ts"),
+            ("sibling folder session-2x/", f"{prefix}/session-2x/seg.ts"),
+            ("another stream's prefix", f"{other.prefix}/x.ts"),
+            ("the bucket root", "seg0.ts"),
+        ):
+            assert_denied(
+                attack_log,
+                f"PutObject with {client_name} credentials: {attack}",
+                functools.partial(put, key),
+            )
+        assert_denied(
+            attack_log,
+            f"GetObject with {client_name} credentials: own session's segment",
+            read_own,
+        )
+
+
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(180)
 def test_the_publisher_broadcasts_past_its_first_credentials_by_refreshing(

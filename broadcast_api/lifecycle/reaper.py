@@ -2,9 +2,13 @@
 
 :func:`reap` (also ``manage.py broadcast_reap``, for cron or a Kubernetes CronJob) ends
 live streams whose broadcaster vanished: those whose playlist has not changed for
-``BROADCAST_API_IDLE_TIMEOUT`` seconds (by its S3 ``LastModified``, read with the
-server's own client; a stream that never uploaded counts from its start), reason
+``BROADCAST_API_RECONNECT_WINDOW`` seconds (``IDLE_TIMEOUT``, its older name; by the
+current publishing session's S3 ``LastModified``, read with the server's own client:
+``sessions.last_upload``; a stream that never uploaded counts from its start), reason
 ``idle``; and those older than ``BROADCAST_API_MAX_DURATION``, reason ``max_duration``.
+One quiet for ``BROADCAST_API_DISCONNECT_TIMEOUT`` seconds is marked disconnected
+(``services.mark_disconnected``: ``stream.disconnected``, once), and unmarked when it
+uploads again (``stream.reconnected``).
 Each ends through ``services.stop_stream``, exactly as a client's stop does (one
 conditional UPDATE, one ``stream_stopped``), so two reapers at once end each stream once.
 Then it retries the recordings that were not closed (``recordings``; those of streams
@@ -36,16 +40,14 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import Q
 from django.utils import timezone
 
-from broadcast_api import hooks, uploads
+from broadcast_api import hooks, sessions, uploads
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
-from broadcast_api.hls import playlist_key
 from broadcast_api.lifecycle.deletion import finish_deletions
 from broadcast_api.lifecycle.recordings import finalize_recording_of
 from broadcast_api.lifecycle.retention import apply_retention
 from broadcast_api.models import AbstractStream, StopReason, StreamStatus, get_stream_model
-from broadcast_api.services import stop_stream
-from broadcast_api.storage import get_storage
+from broadcast_api.services import mark_disconnected, mark_reconnected, stop_stream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -79,7 +81,7 @@ PAGE_SIZE = 500
 GIVE_UP_AFTER_ROUNDS = 2
 
 # What the idle check reads of a candidate (the primary key comes with any row).
-CHECK_FIELDS = ("start_date", "s3_bucket", "s3_prefix")
+CHECK_FIELDS = ("start_date", "s3_bucket", "s3_prefix", "publish_session", "disconnected_at")
 
 
 @dataclass
@@ -87,6 +89,7 @@ class ReapReport:
     """What one :func:`reap` did (or, with ``dry_run``, would do)."""
 
     ended: list[tuple[AbstractStream, str]] = field(default_factory=list)
+    disconnected: list[AbstractStream] = field(default_factory=list)  # marked by this run
     finalized: list[AbstractStream] = field(default_factory=list)
     errors: list[tuple[AbstractStream, str]] = field(default_factory=list)
     swept: dict[str, int] = field(default_factory=dict)  # hooks.sweep(): by feature
@@ -131,8 +134,14 @@ def reap(
 
 
 def idle_cutoff(now: datetime) -> datetime:
-    """A live stream whose playlist was last written before this is idle."""
-    return now - timedelta(seconds=conf.IDLE_TIMEOUT)
+    """A live stream whose playlist was last written before this is idle: the
+    reconnect window, in which it could still have been resumed, is over."""
+    return now - timedelta(seconds=conf.RECONNECT_WINDOW)
+
+
+def quiet_cutoff(now: datetime) -> datetime:
+    """A live stream whose playlist was last written before this is disconnected."""
+    return now - timedelta(seconds=conf.DISCONNECT_TIMEOUT)
 
 
 def idle_verdict(
@@ -193,11 +202,10 @@ class _Reaping:
 
     def end_idle(self) -> None:
         """HEAD each candidate's playlist on the pool; end the idle ones."""
-        # A stream younger than the timeout cannot have been idle that long.
+        # A stream younger than the disconnect timeout cannot have been quiet that long.
         candidates = self.streams.filter(
-            status=StreamStatus.LIVE, start_date__lt=idle_cutoff(self.now)
+            status=StreamStatus.LIVE, start_date__lt=quiet_cutoff(self.now)
         ).only(*CHECK_FIELDS)
-        storage = get_storage()
         width = conf.REAPER_CONCURRENCY
         # S3 down: each HEAD would take its timeouts and retries, for every live stream.
         # Twice the pool's width of failures in a row ends the asking; the rest stay live.
@@ -205,13 +213,14 @@ class _Reaping:
         with ThreadPoolExecutor(max_workers=width, thread_name_prefix="broadcast-reap") as pool:
 
             def ask(page: list[AbstractStream]) -> list[tuple[AbstractStream, Future[Any]]]:
-                # Watched streams: the playlist endpoint saw a recent upload; no HEAD.
-                seen = uploads.recent([s.pk for s in page], since=idle_cutoff(self.now))
+                # Watched streams: the playlist endpoint saw a recent upload; no HEAD
+                # (but for one marked disconnected: its mark is to be cleared).
+                seen = uploads.recent([s.pk for s in page], since=quiet_cutoff(self.now))
                 self.report.seen_uploading += len(seen)
                 return [
-                    (s, pool.submit(storage.last_modified, s.s3_bucket, playlist_key(s)))
+                    (s, pool.submit(sessions.last_upload, s))
                     for s in page
-                    if s.pk not in seen
+                    if s.pk not in seen or s.disconnected_at is not None
                 ]
 
             asked: list[tuple[AbstractStream, Future[Any]]] = []
@@ -231,9 +240,10 @@ class _Reaping:
                 )
 
     def settle(self, asked: list[tuple[AbstractStream, Future[Any]]]) -> None:
-        """Decide each stream of a page by its answer; end the idle ones, read whole in
-        one query."""
+        """Decide each stream of a page by its answer; end the idle ones and mark (or
+        unmark) the quiet ones, read whole in one query."""
         to_end: dict[Any, str] = {}
+        to_mark: dict[Any, bool] = {}  # True: disconnected; False: uploading again
         for stream, answer in asked:
             try:
                 last_upload = answer.result()
@@ -249,12 +259,27 @@ class _Reaping:
             reason = idle_verdict(stream, last_upload, now=self.now)
             if reason is not None:
                 to_end[stream.pk] = reason
-        if not to_end:
-            return
-        whole = self.streams.select_related("owner").in_bulk(list(to_end))
+            elif not self.dry_run:
+                quiet = (last_upload or stream.start_date) < quiet_cutoff(self.now)
+                # A change: quiet and not marked yet, or uploading and still marked.
+                if quiet == (stream.disconnected_at is None):
+                    to_mark[stream.pk] = quiet
+        if to_end or to_mark:
+            self.apply(to_end, to_mark)
+
+    def apply(self, to_end: dict[Any, str], to_mark: dict[Any, bool]) -> None:
+        """End and mark a page's streams, read whole in one query."""
+        whole = self.streams.select_related("owner").in_bulk([*to_end, *to_mark])
         for pk, reason in to_end.items():
             if pk in whole:  # (deleted meanwhile: nothing to end)
                 self.end(whole[pk], reason)
+        for pk, quiet in to_mark.items():
+            if pk not in whole:
+                continue
+            if not quiet:
+                mark_reconnected(whole[pk], at=self.now)  # uploading again, same session
+            elif mark_disconnected(whole[pk], at=self.now):
+                self.report.disconnected.append(whole[pk])
 
     def end(self, stream: AbstractStream, reason: str) -> None:
         if self.dry_run:

@@ -5,12 +5,18 @@ when the broadcaster did not. It runs as a task after the stop commits
 (``lifecycle.tasks``); whatever it could not do, the next ``reap()`` retries. The
 stream that gets its ``finalized_at`` announces ``stream.recording_ready`` (once) with
 the recording's playback URL and duration (:func:`announce_recording_ready`).
+
+A resumed stream (``publish_session > 1``) is closed by :func:`join_sessions`: its
+sessions joined (``broadcast_api.sessions``) and written over the stream's own playlist
+(each rendition's, under a master), so ``playback_url`` (the server's or a CDN's) plays
+one recording from the first session's first segment to the last one's last.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import posixpath
 from typing import TYPE_CHECKING, Any
 
 import m3u8
@@ -21,6 +27,7 @@ from broadcast_api import hooks
 from broadcast_api.exceptions import StorageUnavailable
 from broadcast_api.hls import ENDLIST, MEDIA_TYPE, playlist_key
 from broadcast_api.models import StreamStatus, get_stream_model
+from broadcast_api.sessions import is_master, read_sessions
 from broadcast_api.storage import ObjectNotFound, get_storage
 from broadcast_api.viewing import playback_url
 
@@ -32,6 +39,7 @@ __all__ = [
     "announce_recording_ready",
     "duration_of",
     "finalize_recording_of",
+    "join_sessions",
     "with_endlist",
 ]
 
@@ -54,6 +62,10 @@ def finalize_recording_of(stream_id: Any) -> bool:
     key = playlist_key(stream)
     playlist = None
     try:
+        if stream.publish_session > 1:
+            playlist = join_sessions(stream)
+            announce_recording_ready(stream, playlist)
+            return True
         stored = storage.read(stream.s3_bucket, key)
         text = stored.body.decode("utf-8", errors="replace")
         playlist = m3u8.loads(text)
@@ -97,6 +109,51 @@ def duration_of(playlist: m3u8.M3U8) -> float | None:
     if playlist.is_variant:
         return None
     return round(sum(segment.duration or 0.0 for segment in playlist.segments), 3)
+
+
+def join_sessions(stream: AbstractStream) -> m3u8.M3U8:
+    """Write a resumed stream's sessions, joined and closed, over its own playlist: each
+    rendition's under a master (which stays as it is), or the media playlist. Returns
+    the stream's playlist as written (the master, or the joined media playlist).
+
+    Safe to repeat: a playlist already joined is read back as it is (``sessions``), and
+    viewers read the sessions until ``finalized_at`` is set, after these writes, so none
+    joins a joined playlist again. Raises ``ObjectNotFound`` when nothing was uploaded,
+    ``StorageUnavailable``.
+    """
+    storage = get_storage()
+    main = read_sessions(stream, cached=False)
+    text = main.body.decode("utf-8", errors="replace")
+    if not is_master(text):
+        return m3u8.loads(_write_closed(stream, "", text))
+    prefix_dir = posixpath.dirname(playlist_key(stream))
+    master = m3u8.loads(text)
+    for variant in [*master.playlists, *master.media, *master.iframe_playlists]:
+        if not variant.uri or "://" in variant.uri or variant.uri.startswith("/"):
+            continue
+        rendition = posixpath.relpath(
+            posixpath.normpath(posixpath.join(prefix_dir, variant.uri)), stream.s3_prefix
+        )
+        if rendition.startswith(".."):
+            continue  # outside the prefix: never ours to write
+        try:
+            joined = read_sessions(stream, rendition, cached=False)
+        except ObjectNotFound:
+            continue
+        _write_closed(stream, rendition, joined.body.decode("utf-8", errors="replace"))
+    # The master as it is, at the stream's own key (a later session may be the only
+    # one that uploaded it).
+    storage.write(stream.s3_bucket, playlist_key(stream), main.body, content_type=MEDIA_TYPE)
+    return master
+
+
+def _write_closed(stream: AbstractStream, rendition: str, text: str) -> str:
+    closed = text if text.rstrip().endswith(ENDLIST) else with_endlist(text)
+    get_storage().write(
+        stream.s3_bucket, playlist_key(stream, rendition), closed.encode(), content_type=MEDIA_TYPE
+    )
+    logger.info("stream %s: sessions joined into one recording (%s)", stream.pk, rendition or "-")
+    return closed
 
 
 def with_endlist(playlist: str) -> str:

@@ -41,8 +41,9 @@ from broadcast_api.exceptions import PlaylistNotReady, StorageUnavailable
 from broadcast_api.hls import MEDIA_TYPE, playlist_key
 from broadcast_api.playback.appending import RewriteState, appended_rewrites
 from broadcast_api.playback.window import keep_live_window, live_window_text
+from broadcast_api.sessions import read_sessions
 from broadcast_api.signers import get_media_signer
-from broadcast_api.storage import NotModified, ObjectNotFound, get_storage
+from broadcast_api.storage import NotModified, ObjectNotFound, StoredObject, get_storage
 from broadcast_api.viewing import Audience, playback_token
 
 if TYPE_CHECKING:
@@ -425,9 +426,8 @@ class PlaylistCache:
         audience = Audience.of(stream)
         now = time.time()
         previous_etag = current.etag if current is not None and current.body is not None else ""
-        storage = get_storage()
         try:
-            stored = storage.read(stream.s3_bucket, key, if_none_match=previous_etag)
+            stored = self._read(stream, rendition, key, if_none_match=previous_etag)
         except ObjectNotFound:
             return CachedPlaylist(
                 body=None,
@@ -445,7 +445,7 @@ class PlaylistCache:
                     fresh_until=now + freshness(current.ended, current.target_duration),
                     audience=audience,
                 )
-            stored = storage.read(stream.s3_bucket, key)  # URLs ageing: re-sign
+            stored = self._read(stream, rendition, key)  # URLs ageing: re-sign
         if not rendition:  # the playlist the reaper checks: one HEAD it can skip
             uploads.record(stream.pk, stored.last_modified)
         text = stored.body.decode("utf-8", errors="replace")
@@ -507,6 +507,16 @@ class PlaylistCache:
             renditions=rewritten.renditions,
             gzipped=gzip_once(rewritten.body),
         )
+
+    @staticmethod
+    def _read(
+        stream: AbstractStream, rendition: str, key: str, *, if_none_match: str = ""
+    ) -> StoredObject:
+        """The playlist as broadcast: a resumed stream's sessions joined (``sessions``)
+        until its recording is closed, which is then the stream's own playlist again."""
+        if stream.publish_session > 1 and stream.finalized_at is None:
+            return read_sessions(stream, rendition, if_none_match=if_none_match)
+        return get_storage().read(stream.s3_bucket, key, if_none_match=if_none_match)
 
     def _appended_key(self, stream: AbstractStream, rendition: str) -> str:
         return f"{conf.MEDIA_SIGNER}|{stream.pk.hex}:{rendition}"

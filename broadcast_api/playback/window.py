@@ -20,6 +20,8 @@ from datetime import datetime, timedelta
 
 import m3u8
 
+from broadcast_api.hls import is_segment_tag
+
 __all__ = [
     "is_segment_tag",
     "keep_live_window",
@@ -29,21 +31,6 @@ __all__ = [
 ]
 
 EXTINF = "#EXTINF:"
-# Tags that belong to the media segment after them (RFC 8216 4.3.2), so a cut keeps them
-# with their segment; every other tag before the first segment is the playlist's header.
-SEGMENT_TAGS = (
-    "#EXTINF",
-    "#EXT-X-BYTERANGE",
-    "#EXT-X-DISCONTINUITY",  # also matches -SEQUENCE: told apart below
-    "#EXT-X-KEY",
-    "#EXT-X-MAP",
-    "#EXT-X-PROGRAM-DATE-TIME",
-    "#EXT-X-DATERANGE",
-    "#EXT-X-GAP",
-    "#EXT-X-BITRATE",
-    "#EXT-X-CUE",
-    "#EXT-OATCLS",
-)
 # Tags a cut cannot carry over faithfully: such playlists get the full parse.
 UNCUTTABLE = ("#EXT-X-ENDLIST", "#EXT-X-STREAM-INF", "#EXT-X-PART:", "#EXT-X-SKIP")
 DURATION_RE = re.compile(r"^#EXTINF:([0-9.]+)", re.M)
@@ -180,11 +167,6 @@ def _end_of_uri_line(text: str, extinf_start: int) -> int | None:
             return None
         position = end
     return None
-
-
-def is_segment_tag(line: str) -> bool:
-    """A tag of the media segment after it (a DISCONTINUITY-SEQUENCE is the header's)."""
-    return line.startswith(SEGMENT_TAGS) and not line.startswith("#EXT-X-DISCONTINUITY-SEQUENCE")
 
 
 def tag_in_force(text: str, tag: str) -> str:

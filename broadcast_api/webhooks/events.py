@@ -10,12 +10,21 @@ from __future__ import annotations
 
 import re
 
-from broadcast_api.hooks import RECORDING_READY, STREAM_DELETED, STREAM_STARTED, STREAM_STOPPED
+from broadcast_api.hooks import (
+    RECORDING_READY,
+    STREAM_DELETED,
+    STREAM_DISCONNECTED,
+    STREAM_RECONNECTED,
+    STREAM_STARTED,
+    STREAM_STOPPED,
+)
 
 __all__ = [
     "EVENT_TYPES",
     "RECORDING_READY",
     "STREAM_DELETED",
+    "STREAM_DISCONNECTED",
+    "STREAM_RECONNECTED",
     "STREAM_STARTED",
     "STREAM_STOPPED",
     "event_types",
@@ -45,6 +54,8 @@ def event_types() -> tuple[str, ...]:
 
 register(STREAM_STARTED)
 register(STREAM_STOPPED)
+register(STREAM_DISCONNECTED)
+register(STREAM_RECONNECTED)
 # Lifecycle's: a deletion (API, admin, retention, erasure) and a closed recording.
 register(STREAM_DELETED)
 register(RECORDING_READY)
