@@ -24,11 +24,13 @@ from __future__ import annotations
 import posixpath
 import re
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
+import m3u8
 from django.core.cache import caches
+from django.utils import timezone
 
 from broadcast_api.conf import conf
 from broadcast_api.hls import ENDLIST, is_segment_tag, playlist_key, session_playlist_key
@@ -41,16 +43,20 @@ __all__ = [
     "DISCONTINUITY",
     "EARLIER_CACHE_SECONDS",
     "Joined",
+    "first_rendition",
     "is_master",
     "joined_already",
     "last_upload",
     "note_resumed",
     "read_sessions",
     "relative_dir",
+    "session_written_at",
 ]
 
 DISCONTINUITY = "#EXT-X-DISCONTINUITY"
 EARLIER_CACHE_SECONDS = 3600
+# How long a session's rendition (for the reaper's liveness) is remembered: a day.
+MAX_SESSION_SECONDS = 24 * 3600
 CACHE_KEY_PREFIX = "broadcast_api:sessions:v1"
 # A relative URI line (not a tag, not absolute, not rooted), and a relative URI="..."
 # attribute (EXT-X-MAP, EXT-X-KEY): where a later session's URIs get their folder.
@@ -217,15 +223,59 @@ def note_resumed(stream: AbstractStream, at: datetime) -> None:
     )
 
 
+def session_written_at(stream: AbstractStream, session: int) -> datetime | None:
+    """When session ``session`` last wrote its playlist: its ``LastModified`` (one HEAD).
+
+    A master playlist (several renditions) is uploaded once, and then only its renditions
+    change, so a master that looks quiet (older than ``DISCONNECT_TIMEOUT``) is read once
+    to find its first rendition, whose playlist then tells (one more HEAD). Which
+    rendition a session's playlist has (or that it has none) is kept in the playlist
+    cache, so a broadcast is read at most once per session; a media playlist that is
+    rewritten as it should be is never read at all.
+    """
+    storage = get_storage()
+    key = session_playlist_key(stream, session)
+    written = storage.last_modified(stream.s3_bucket, key)
+    if written is None or written >= timezone.now() - timedelta(seconds=conf.DISCONNECT_TIMEOUT):
+        return written
+    cache = caches[conf.PLAYLIST_CACHE]
+    memo = f"{CACHE_KEY_PREFIX}:rendition:{stream.pk.hex}:{session}"
+    rendition: str | None = cache.get(memo)
+    if rendition is None:
+        try:
+            text = storage.read(stream.s3_bucket, key).body.decode("utf-8", errors="replace")
+        except ObjectNotFound:
+            return None
+        rendition = first_rendition(text)
+        cache.set(memo, rendition, timeout=MAX_SESSION_SECONDS)
+    if not rendition:
+        return written  # a media playlist: quiet indeed
+    written_rendition = storage.last_modified(
+        stream.s3_bucket, posixpath.normpath(posixpath.join(posixpath.dirname(key), rendition))
+    )
+    return max(written, written_rendition) if written_rendition else written
+
+
+def first_rendition(text: str) -> str:
+    """The first rendition a master playlist names (relative to it); ``""`` for a media
+    playlist, or a master whose variant URIs are absolute (nothing under the prefix)."""
+    if not is_master(text):
+        return ""
+    for variant in m3u8.loads(text).playlists:
+        uri = variant.uri or ""
+        if uri and "://" not in uri and not uri.startswith("/"):
+            return uri
+    return ""
+
+
 def last_upload(stream: AbstractStream) -> datetime | None:
     """When the broadcaster last wrote the stream's playlist: the current session's
     ``LastModified`` (one S3 HEAD, as before resumes existed), else the newest earlier
     session's, or the resume itself if later. ``None``: never. Raises
     ``StorageUnavailable``."""
-    storage = get_storage()
     found: datetime | None = None
     for session in range(stream.publish_session, 0, -1):
-        found = storage.last_modified(stream.s3_bucket, session_playlist_key(stream, session))
+        found = session_written_at(stream, session)
         if found is not None or session == 1:
             break
     if stream.publish_session > 1 and (found is None or session < stream.publish_session):

@@ -5,6 +5,7 @@ metadata. STS and S3 are moto over HTTP; the database is SQLite or PostgreSQL.
 from __future__ import annotations
 
 import contextlib
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -22,12 +23,14 @@ from broadcast_api import lifecycle
 from broadcast_api.deferred import FRAMEWORK, task_backend
 from broadcast_api.lifecycle.reaper import FINALIZE_RETRY_AFTER
 from broadcast_api.models import get_stream_model
+from broadcast_api.storage import S3Storage
 from tests.racing import at_once
 from tests.servers import broadcaster_s3, free_port
 
 pytestmark = pytest.mark.django_db
 
 PLAYLIST = "#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXTINF:1,\nseg0.ts\n"
+MASTER = "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=400000,RESOLUTION=426x240\nlow/index.m3u8\n"
 
 
 def rows() -> Any:
@@ -291,6 +294,46 @@ def test_reap_ends_idle_and_overlong_streams_once(
         later = lifecycle.reap(now=timezone.now() + timedelta(minutes=3))
     assert [(str(s.pk), r) for s, r in later.ended] == [(ids["uploading"], "idle")]
     assert pk_and_reason(stopped_signals) == [(uuid.UUID(ids["uploading"]), "idle")]
+
+
+def test_a_master_written_once_is_live_while_its_renditions_are_written(
+    sts: Any,
+    client_for: Any,
+    user: Any,
+    settings: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """With several renditions the broadcaster uploads the master once and then rewrites
+    only the renditions: the reaper asks the first rendition once the master looks quiet
+    (reading the master once per session), and ends the stream only when that is quiet."""
+    settings.BROADCAST_API_RECONNECT_WINDOW = 120
+    settings.BROADCAST_API_DISCONNECT_TIMEOUT = 1
+    reads: list[str] = []
+    original = S3Storage.read
+
+    def spy(self: S3Storage, bucket: str, key: str, **kwargs: Any) -> Any:
+        reads.append(key)
+        return original(self, bucket, key, **kwargs)
+
+    monkeypatch.setattr(S3Storage, "read", spy)
+    body = start(client_for(user), name="ladder").json()
+    pk = body["stream"]["id"]
+    rows().filter(pk=pk).update(start_date=timezone.now() - timedelta(minutes=5))
+    upload(body, "index.m3u8", MASTER)
+    time.sleep(4)  # S3's LastModified has whole seconds
+    upload(body, "low/index.m3u8", PLAYLIST)
+    # Idle by the master alone: its upload is older than the cutoff, the rendition's not.
+    cutoff_in_between = timezone.now() + timedelta(seconds=120 - 2)
+    for _ in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert lifecycle.reap(now=cutoff_in_between).ended == []
+    assert rows().get(pk=pk).status == "live"
+    prefix = body["endpoint"]["S3"]["s3_bucket_path"]
+    assert reads == [f"{prefix}/index.m3u8"]  # the master, read once for two reaps
+    with django_capture_on_commit_callbacks(execute=True):
+        later = lifecycle.reap(now=timezone.now() + timedelta(minutes=10))
+    assert [(str(stream.pk), reason) for stream, reason in later.ended] == [(pk, "idle")]
 
 
 @pytest.mark.django_db(transaction=True)
