@@ -11,14 +11,12 @@ the subclass to mint credentials another way.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from django.utils.module_loading import import_string
 
 from broadcast_api.clients import (
     NO_CREDENTIALS_HINT,
@@ -29,6 +27,7 @@ from broadcast_api.clients import (
 )
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.instances import SharedInstances
 
 if TYPE_CHECKING:
     from botocore.config import Config
@@ -205,25 +204,14 @@ class FederationTokenProvider(CredentialProvider):
         return response["Credentials"]
 
 
-_providers: dict[str, CredentialProvider] = {}
-_providers_lock = threading.Lock()
+_providers: SharedInstances[CredentialProvider] = SharedInstances()
 
 
 def get_credential_provider() -> CredentialProvider:
     """The shared instance of the configured provider class."""
-    path = conf.CREDENTIAL_PROVIDER
-    provider = _providers.get(path)
-    if provider is None:
-        with _providers_lock:
-            provider = _providers.get(path)
-            if provider is None:
-                provider_class = import_string(path)
-                provider = provider_class()
-                _providers[path] = provider
-    return provider
+    return _providers.get(conf.CREDENTIAL_PROVIDER)
 
 
 def reset_credential_provider() -> None:
     """Forget the shared providers (tests; after swapping the provider class at runtime)."""
-    with _providers_lock:
-        _providers.clear()
+    _providers.clear()

@@ -18,12 +18,10 @@ the setting's default, re-exports it.
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING
 
-from django.utils.module_loading import import_string
-
 from broadcast_api.conf import conf
+from broadcast_api.instances import SharedInstances
 from broadcast_api.storage import get_storage
 
 if TYPE_CHECKING:
@@ -60,17 +58,9 @@ class S3PresignedUrlSigner(MediaSigner):
         return get_storage().presign_get(bucket, key, expires_in=expires_in)
 
 
-_signers: dict[str, MediaSigner] = {}
-_signers_lock = threading.Lock()
+_signers: SharedInstances[MediaSigner] = SharedInstances()
 
 
 def get_media_signer() -> MediaSigner:
     """The process's signer of ``BROADCAST_API_MEDIA_SIGNER`` (check E019 validates it)."""
-    path = conf.MEDIA_SIGNER
-    signer = _signers.get(path)
-    if signer is None:
-        with _signers_lock:
-            signer = _signers.get(path)
-            if signer is None:
-                signer = _signers[path] = import_string(path)()
-    return signer
+    return _signers.get(conf.MEDIA_SIGNER)

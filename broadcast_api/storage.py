@@ -15,13 +15,11 @@ logs or raises a secret.
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
-from django.utils.module_loading import import_string
 
 from broadcast_api.clients import (
     NO_CREDENTIALS_HINT,
@@ -32,6 +30,7 @@ from broadcast_api.clients import (
 )
 from broadcast_api.conf import conf
 from broadcast_api.exceptions import StorageUnavailable
+from broadcast_api.instances import SharedInstances
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -227,19 +226,11 @@ def pool_connections() -> int:
     return max(DEFAULT_POOL_CONNECTIONS, width if valid else 0)
 
 
-_storages: dict[str, S3Storage] = {}
-_storages_lock = threading.Lock()
+_storages: SharedInstances[S3Storage] = SharedInstances()
 
 
 def get_storage() -> S3Storage:
     """The process's shared storage: one instance of ``BROADCAST_API_STORAGE`` (default
     :class:`S3Storage`; a subclass may change how objects are read, written or
     presigned), made on first use and shared by threads."""
-    path = conf.STORAGE
-    storage = _storages.get(path)
-    if storage is None:
-        with _storages_lock:
-            storage = _storages.get(path)
-            if storage is None:
-                storage = _storages[path] = import_string(path)()
-    return storage
+    return _storages.get(conf.STORAGE)
