@@ -20,6 +20,7 @@ import schemathesis
 from django.test import override_settings
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import FlakyStrategyDefinition
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -227,19 +228,29 @@ def test_stateful_phase_follows_the_links_from_start_to_stop(
     # Each run draws its own random scenarios; a run that happens never to reach a stop
     # after a start is retried (at most three runs), so the assertion below is about the
     # links, not about the luck of one draw. Broken links fail every run.
+    # The machine's draws depend on the live server's answers (a bundle is filled only by
+    # a start that succeeded), so Hypothesis may find one choice sequence leading two ways
+    # and stop the run with FlakyStrategyDefinition: that run is retried like an unlucky
+    # one. Every response it received was validated all the same (``failures``).
+    flaky_runs = 0
     for _ in range(3):
-        Machine.run(
-            settings=settings(
-                max_examples=60,
-                stateful_step_count=5,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
+        try:
+            Machine.run(
+                settings=settings(
+                    max_examples=60,
+                    stateful_step_count=5,
+                    deadline=None,
+                    database=None,
+                    phases=[Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )
             )
-        )
+        except FlakyStrategyDefinition:
+            flaky_runs += 1
+            continue
         if calls[("POST /stream/stop/", 200)] and calls[("GET /stream/{id}/", 200)]:
             break
+    assert flaky_runs < 3, "every run stopped on inconsistent data generation"
     with capsys.disabled():
         print(f"\nschemathesis stateful: {dict(sorted(calls.items()))}")
     assert calls[("POST /stream/stop/", 200)] > 0, calls
